@@ -1,0 +1,21 @@
+"""nabla: a readable deep learning framework on NumPy and CuPy."""
+from . import autograd, backend, ops
+from .autograd import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .backend import (Device, Generator, bool_, double, float, float16, float32, float64,
+                      get_default_dtype, half, initial_seed, int, int8, int16, int32, int64,
+                      long, manual_seed, set_default_dtype, short, uint8)
+from .backend import bool_ as bool  # noqa: A001  (PyTorch's name)
+from .backend import device, get_rng_state, set_rng_state
+from .ops import *  # noqa: F401,F403
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()

@@ -1,0 +1,118 @@
+"""Reverse mode: one iterative walk over the graph, freeing as it goes.
+
+``backward`` orders the tensors reachable from the roots (an explicit stack,
+so a chain of 100 000 ops needs no recursion), seeds a cotangent table keyed
+by tensor, and visits each tensor once, outputs before inputs: pop its
+cotangent, run its hooks, hand it to its node's ``vjp`` and add the results
+into the inputs' entries. Each node is released right after its vjp unless
+``retain_graph=True``, so activations die as soon as they are no longer
+needed.
+"""
+from __future__ import annotations
+
+from .function import _check_finite, unbroadcast
+from .grad_mode import STATE
+
+_FREED = (
+    "{node}: trying to backward through the graph a second time (or to use a result "
+    "after its graph was freed). Pass retain_graph=True to the first backward() or "
+    "autograd.grad() call if you need to backward through the graph again.")
+
+
+def _topological_order(roots) -> list:
+    """Tensors reachable from ``roots`` through nodes, inputs before outputs."""
+    order, seen = [], set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        node = t._node
+        if node is None:
+            continue
+        if getattr(node, "released", False):
+            raise RuntimeError(_FREED.format(node=node.name))
+        for inp, need in zip(node.inputs, node.needs_input_grad):
+            if need and id(inp) not in seen:
+                stack.append((inp, False))
+    return order
+
+
+def _owner(array):
+    return id(array if array.base is None else array.base)
+
+
+def _own(grad, handed: set):
+    """A gradient safe to store in ``.grad``: writeable and shared with no other."""
+    from ..tensor import Tensor
+
+    arr = grad.data
+    key = _owner(arr)
+    if key in handed or not arr.flags.writeable:
+        arr = arr.copy()
+        grad = Tensor._wrap(arr) if grad._node is None else grad + 0
+        key = _owner(arr)
+    handed.add(key)
+    return grad
+
+
+def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bool = False,
+                 capture: dict | None = None) -> None:
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``capture`` (``{id(tensor): None}``), the gradients of those tensors are
+    written into it instead of being accumulated into leaves' ``.grad``.
+    """
+    table = {}
+    for r, g in zip(roots, root_grads):
+        table[id(r)] = g if id(r) not in table else table[id(r)] + g
+    order = _topological_order(roots)
+    handed = {_owner(g.data) for g in root_grads}
+    prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
+    try:
+        for i in range(len(order) - 1, -1, -1):
+            t, order[i] = order[i], None
+            g = table.pop(id(t), None)
+            if g is None:
+                continue
+            for hook in t._hooks or ():
+                result = hook(g)
+                if result is not None:
+                    g = result
+            if capture is not None:
+                if id(t) in capture:
+                    capture[id(t)] = g
+            elif t._node is None or t._retains_grad:
+                g = _own(g, handed)
+                t.grad = g if t.grad is None else t.grad + g
+            if t._node is not None:
+                _propagate(t._node, g, table, retain_graph)
+    finally:
+        STATE.grad_enabled = prev_mode
+
+
+def _propagate(node, g, table: dict, retain_graph: bool) -> None:
+    """Run one node's vjp and add its cotangents into the table."""
+    node.check_versions()
+    grads = node.vjp(g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    for inp, gi, need in zip(node.inputs, grads, node.needs_input_grad):
+        if gi is None or not need:
+            continue
+        if gi.shape != inp.shape:
+            gi = unbroadcast(gi, inp.shape)
+        if gi.dtype != inp.dtype:
+            gi = gi.to(inp.dtype)
+        if STATE.anomaly:
+            _check_finite(gi.data, f"{node.name} (backward)", getattr(node, "trace", "?"))
+        key = id(inp)
+        prev = table.get(key)
+        table[key] = gi if prev is None else prev + gi
+    if not retain_graph:
+        node.release()

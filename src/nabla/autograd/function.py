@@ -1,0 +1,203 @@
+"""``Function``: one op = forward on arrays, vjp and jvp on Tensors.
+
+A subclass writes three methods side by side::
+
+    class Exp(Function):
+        def forward(self, x):            # arrays in, array out (xp = NumPy or CuPy)
+            return self.xp.exp(x)
+        def vjp(self, g):                # Tensors: differentiable again
+            return g * self.out
+        def jvp(self, t):                # Tensors: one forward-mode pass
+            return t * self.out
+
+``forward`` keeps what the rules need as attributes (axes, masks, indices).
+The rules read the op's inputs as ``self.inputs`` and its output as
+``self.out`` -- real graph Tensors, so ``create_graph=True`` differentiates the
+rules themselves. ``vjp`` returns one cotangent per input (``None`` where an
+input needs none); a cotangent may keep the broadcast shape of the output: the
+engine reduces it to the input's shape in one place (``unbroadcast``).
+"""
+from __future__ import annotations
+
+import os
+import traceback
+import weakref
+
+import numpy as np
+
+from ..backend import get_array_module
+from .grad_mode import STATE
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Function:
+    #: False for ops whose output never carries a gradient (argmax, comparisons).
+    differentiable = True
+    #: whether ``vjp`` reads ``self.inputs`` (then in-place changes to them are an error).
+    uses_inputs = True
+    #: whether ``vjp`` reads ``self.out``.
+    uses_output = False
+    #: True for ops whose output aliases the first input's memory (reshape, slicing).
+    is_view = False
+
+    inputs: tuple
+    needs_input_grad: tuple
+    xp = np
+
+    # -- rules a subclass provides ---------------------------------------
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def vjp(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} has no reverse-mode rule")
+
+    def jvp(self, *tangents):
+        raise NotImplementedError(f"{type(self).__name__} has no forward-mode rule")
+
+    # -- machinery ---------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def out(self):
+        """The op's output Tensor (alive whenever a rule runs)."""
+        return self._out()
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors; record a graph node when a gradient is needed."""
+        from ..tensor import Tensor
+
+        fn = cls()
+        fn.inputs = inputs
+        arrays = [t.data for t in inputs]
+        if len(arrays) > 1:
+            _check_same_device(cls, arrays)
+        fn.xp = get_array_module(*arrays)
+        out = Tensor._wrap(fn.forward(*arrays, **params))
+        state = STATE
+        if cls.is_view:
+            base = inputs[0]
+            out._version = base._version
+            out._base = base if base._base is None else base._base
+        if state.grad_enabled and fn.differentiable:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                fn.needs_input_grad = needs
+                fn.versions = tuple([t._version[0] for t in inputs])
+                fn._out = weakref.ref(out)
+                if cls.uses_output:
+                    fn.out_version = out._version[0]
+                out.requires_grad = True
+                out._node = fn
+        if state.fw_levels and fn.differentiable:
+            _propagate_tangents(fn, inputs, out)
+        if state.anomaly:
+            fn.trace = _user_frame()
+            _check_finite(out.data, f"{cls.__name__} (forward)", fn.trace)
+        return out
+
+    # engine hooks -------------------------------------------------------------
+    def check_versions(self) -> None:
+        """Raise if an input the vjp reads was modified in place after recording."""
+        if self.uses_inputs:
+            for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+                if t._version[0] != v:
+                    raise RuntimeError(
+                        f"{self.name}: input {i} of shape {tuple(t.shape)} was modified by an "
+                        f"in-place operation after it was saved for backward (version {v} -> "
+                        f"{t._version[0]}); compute on a clone() or avoid the in-place op")
+        if self.uses_output:
+            out = self._out()
+            if out is not None and out._version[0] != self.out_version:
+                raise RuntimeError(
+                    f"{self.name}: its output of shape {tuple(out.shape)} was modified by an "
+                    f"in-place operation after it was saved for backward; avoid the in-place op")
+
+    def release(self) -> None:
+        """Drop everything the node holds (called after backward unless retained)."""
+        self.__dict__.clear()
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def _check_same_device(cls, arrays) -> None:
+    kinds = {type(a) for a in arrays}
+    if len(kinds) == 1 and np.ndarray in kinds:
+        return
+    from ..backend import device_of
+
+    devices = [str(device_of(a)) for a in arrays]
+    if len(set(devices)) > 1:
+        raise RuntimeError(
+            f"{cls.__name__.lower()}: expected all tensors on one device, got "
+            f"{', '.join(devices)}; move them with .to(device)")
+
+
+def _propagate_tangents(fn, inputs, out) -> None:
+    """Forward mode: compute the output's tangent at every active level."""
+    state = STATE
+    for level in state.fw_levels:
+        if level in state.fw_muted:
+            continue
+        tangents = [t._tangents.get(level) if t._tangents else None for t in inputs]
+        if not any(x is not None for x in tangents):
+            continue
+        if not hasattr(fn, "_out"):
+            fn._out = weakref.ref(out)
+        state.fw_muted.add(level)
+        try:
+            tangent = fn.jvp(*tangents)
+        finally:
+            state.fw_muted.discard(level)
+        if tangent is None:
+            continue
+        if tangent.shape != out.shape:
+            tangent = tangent.broadcast_to(out.shape)
+        if tangent.dtype != out.dtype:
+            tangent = tangent.to(out.dtype)
+        if out._tangents is None:
+            out._tangents = {}
+        out._tangents[level] = tangent
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes broadcasting added, to give it ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"internal: gradient of shape {grad.shape} cannot reduce to {shape}")
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(dim=axes, keepdim=True)
+    if extra:
+        grad = grad.reshape(shape)
+    if grad.shape != shape:
+        raise RuntimeError(f"internal: gradient of shape {grad.shape} cannot reduce to {shape}")
+    return grad
+
+
+# -- anomaly mode ---------------------------------------------------------------
+def _user_frame() -> str:
+    """The innermost line of the stack outside nabla itself."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}: {frame.line}'
+    return "<unknown location>"
+
+
+def _check_finite(array, what: str, where: str) -> None:
+    if array.dtype.kind not in "fc":
+        return
+    xp = get_array_module(array)
+    if not bool(xp.isfinite(array).all()):
+        bad = "NaN" if bool(xp.isnan(array).any()) else "Inf"
+        raise FloatingPointError(
+            f"detect_anomaly: {what} produced {bad} (output shape {tuple(array.shape)}, "
+            f"dtype {array.dtype}); the op was created at {where}")

@@ -1,0 +1,125 @@
+"""Grad mode, forward-mode levels and anomaly mode: the engine's global switches.
+
+Each switch is a context manager that also works as a decorator, as in PyTorch.
+"""
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    """The switches ``Function.apply`` reads on every call (kept in one object
+    so the hot path does a single attribute lookup each)."""
+
+    grad_enabled: bool = True
+    # forward-mode levels currently propagating tangents (innermost last)
+    fw_levels: list = []
+    # levels temporarily switched off while one level's jvp rules run
+    fw_muted: set = set()
+    anomaly: bool = False
+
+
+STATE = _State()
+
+
+class _DecoratorContext:
+    """Base for context managers that can also decorate functions."""
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with self.__class__(*self._args):
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+    _args: tuple = ()
+
+
+class set_grad_enabled(_DecoratorContext):
+    """Turn recording of the graph on or off (``with set_grad_enabled(False):``)."""
+
+    def __init__(self, mode: bool):
+        self._args = (mode,)
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = bool(mode)  # takes effect at once, as in PyTorch
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        STATE.grad_enabled = self._prev  # used as a decorator: undo the eager switch
+        return super().__call__(fn)
+
+
+class no_grad(_DecoratorContext):
+    """Do not record operations: results need no gradient."""
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+
+class enable_grad(_DecoratorContext):
+    """Record operations even inside ``no_grad``."""
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+
+class inference_mode(no_grad):
+    """Alias of ``no_grad`` (nabla has no separate inference tensors)."""
+
+    def __init__(self, mode: bool = True):
+        self._args = (mode,)
+        self._mode = mode
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = not self._mode
+        return self
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+class detect_anomaly(_DecoratorContext):
+    """Raise at the first NaN/Inf produced in forward or backward, naming the op
+    and the line of user code that created it."""
+
+    def __init__(self, check_nan: bool = True):
+        self._args = (check_nan,)
+        self._mode = check_nan
+
+    def __enter__(self):
+        self._prev = STATE.anomaly
+        STATE.anomaly = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self._prev
+        return False
+
+
+class set_detect_anomaly(detect_anomaly):
+    pass
+
+
+def is_anomaly_enabled() -> bool:
+    return STATE.anomaly

@@ -1,0 +1,234 @@
+"""Devices, dtypes, array modules and random streams.
+
+Every op runs one forward against ``xp = get_array_module(...)``: NumPy for the
+CPU, CuPy for CUDA devices. Nothing else in nabla imports CuPy directly, so a
+new device plugs in here without touching op code.
+"""
+from __future__ import annotations
+
+import builtins as _builtins
+
+import numpy as np
+
+try:  # CuPy is optional (extra "gpu")
+    import cupy as _cupy  # type: ignore
+except Exception:  # pragma: no cover - absent on CPU-only machines
+    _cupy = None
+
+# ---------------------------------------------------------------------------
+# dtypes: nabla's dtypes *are* NumPy dtypes, so promotion follows NumPy.
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+_DTYPE_NAMES = {
+    "float16": float16, "half": float16, "float32": float32, "float": float32,
+    "float64": float64, "double": float64, "int8": int8, "uint8": uint8,
+    "int16": int16, "int32": int32, "int": int32, "int64": int64, "long": int64,
+    "bool": bool_,
+}
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    global _default_dtype
+    d = as_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+    _default_dtype = d
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Normalise ``dtype`` (a nabla/NumPy dtype, a name or a Python type)."""
+    if dtype is None:
+        return _default_dtype
+    if isinstance(dtype, str):
+        try:
+            return _DTYPE_NAMES[dtype.replace("nabla.", "")]
+        except KeyError:
+            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}") from None
+    if dtype is _builtins.float:
+        return _default_dtype
+    if dtype is _builtins.int:
+        return int64
+    if dtype is _builtins.bool:
+        return bool_
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}") from None
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    return "bool" if dtype == bool_ else dtype.name
+
+
+# ---------------------------------------------------------------------------
+# devices
+class Device:
+    """A place arrays live: ``Device("cpu")`` or ``Device("cuda:0")``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index: int | None = None):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        spec = str(spec)
+        kind, _, idx = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        self.type = kind
+        self.index = _builtins.int(idx) if idx else index
+        if kind == "cuda" and self.index is None:
+            self.index = 0
+
+    @property
+    def xp(self):
+        if self.type == "cpu":
+            return np
+        if _cupy is None:
+            raise RuntimeError(
+                f"device {self}: CuPy is not installed; install nabla[gpu] to use CUDA devices")
+        return _cupy
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and self.type == other.type and (
+            self.type == "cpu" or self.index == other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.type == "cpu" else f"cuda:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + ("" if self.type == "cpu" else f", index={self.index}") + ")"
+
+
+CPU = Device("cpu")
+
+
+def device(spec="cpu") -> Device:
+    return spec if isinstance(spec, Device) else Device(spec)
+
+
+def device_of(array) -> Device:
+    if isinstance(array, np.ndarray) or _cupy is None:
+        return CPU
+    if isinstance(array, _cupy.ndarray):
+        return Device("cuda", array.device.id)
+    return CPU
+
+
+def get_array_module(*arrays):
+    """NumPy or CuPy, whichever owns the arrays (NumPy when none is CuPy)."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def cuda_is_available() -> bool:
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def to_device(array, dev: Device):
+    """Move ``array`` to ``dev`` (a no-op when it is already there)."""
+    if dev.type == "cpu":
+        if isinstance(array, np.ndarray):
+            return array
+        return _cupy.asnumpy(array)
+    xp = dev.xp
+    with xp.cuda.Device(dev.index):
+        return xp.asarray(array)
+
+
+def scipy_special(xp):
+    """scipy.special or cupyx.scipy.special for the given array module."""
+    if xp is np:
+        import scipy.special
+        return scipy.special
+    import cupyx.scipy.special  # type: ignore
+    return cupyx.scipy.special
+
+
+# ---------------------------------------------------------------------------
+# random streams
+class Generator:
+    """A seeded random stream; pass ``generator=`` to any random op.
+
+    Wraps ``numpy.random.Generator`` (PCG64). On CUDA devices the numbers are
+    drawn on the host and moved, so a seed gives the same numbers everywhere.
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = Device(device)
+        self._seed = 0
+        self._rng = np.random.default_rng(0)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = _builtins.int(seed)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def seed(self) -> int:
+        s = _builtins.int(np.random.SeedSequence().entropy % (2 ** 63))
+        self.manual_seed(s)
+        return s
+
+    def get_state(self) -> dict:
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state
+
+    @property
+    def numpy(self) -> np.random.Generator:
+        return self._rng
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator: every random op becomes reproducible."""
+    return default_generator.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> dict:
+    return default_generator.get_state()
+
+
+def set_rng_state(state: dict) -> None:
+    default_generator.set_state(state)

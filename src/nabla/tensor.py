@@ -1,0 +1,445 @@
+"""``Tensor``: an array, its gradient, and the node that produced it.
+
+Operators and most methods are installed from the op families in
+``nabla/ops`` (each family lists its ``TENSOR_METHODS``); this file holds what
+is about the tensor itself: construction, conversion, autograd entry points
+and in-place updates.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import backend
+from .autograd.grad_mode import STATE
+
+_NDARRAY_TYPES: tuple = (np.ndarray,)
+if backend._cupy is not None:  # pragma: no cover - GPU machines only
+    _NDARRAY_TYPES = (np.ndarray, backend._cupy.ndarray)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Create tensors with :func:`nabla.tensor`, :func:`nabla.zeros`, ... rather
+    than with this constructor.
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_retains_grad",
+                 "_hooks", "_tangents", "_base", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not isinstance(data, _NDARRAY_TYPES):
+            data = np.asarray(data)
+        self.data = data
+        self.grad = None
+        self._node = None
+        self._version = [0]
+        self._retains_grad = False
+        self._hooks = None
+        self._tangents = None
+        self._base = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data) -> "Tensor":
+        """Fast constructor for op outputs (``data`` is already a backend array)."""
+        t = cls.__new__(cls)
+        if type(data) is not np.ndarray and not isinstance(data, _NDARRAY_TYPES):
+            data = np.asarray(data)  # NumPy returns scalars for 0-d results
+        t.data = data
+        t.requires_grad = False
+        t.grad = None
+        t._node = None
+        t._version = [0]
+        t._retains_grad = False
+        t._hooks = None
+        t._tangents = None
+        t._base = None
+        return t
+
+    # -- basic properties --------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def nelement(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_floating_point(self):
+        return lambda: self.data.dtype.kind == "f"
+
+    @property
+    def _version_count(self) -> int:
+        return self._version[0]
+
+    # -- conversion --------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad and STATE.grad_enabled:
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; use "
+                "tensor.detach().numpy()")
+        return backend.to_device(self.data, backend.CPU)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted to a Python scalar, got "
+                f"shape {tuple(self.shape)}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_device(self.data, backend.CPU).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = backend.to_device(self.data, backend.CPU)
+        return a if dtype is None else a.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool(): the truth value of a tensor with {self.data.size} elements is "
+                f"ambiguous; use .any() or .all()")
+        return bool(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def contiguous(self) -> "Tensor":
+        if self.data.flags.c_contiguous:
+            return self
+        from .ops.convert import clone
+        return clone(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def to(self, *args, dtype=None, device=None, copy: bool = False) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, backend.Device)) and not _is_dtype_name(a):
+                device = a
+            else:
+                dtype = a
+        from .ops.convert import cast, to_device
+
+        out = self
+        if device is not None and backend.device(device) != self.device:
+            out = to_device(out, backend.device(device))
+        if dtype is not None and backend.as_dtype(dtype) != out.dtype:
+            out = cast(out, backend.as_dtype(dtype))
+        if copy and out is self:
+            from .ops.convert import clone
+            out = clone(out)
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"nabla.{backend.dtype_name(self.dtype)}"
+        return self.to(dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(backend.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(backend.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(backend.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(backend.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(backend.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(backend.bool_)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0) -> "Tensor":
+        return self.to(backend.Device("cuda", index))
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._version = self._version  # shares memory, so shares the version counter
+        return t
+
+    def detach_(self) -> "Tensor":
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> "Tensor":
+        from .ops.convert import clone
+        return clone(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad_: only floating-point tensors can require gradients, got "
+                f"dtype {self.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError(
+                "requires_grad_(False): only leaf tensors can be switched off; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # -- autograd ------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        from .autograd import api
+
+        api.backward([self], None if gradient is None else [gradient],
+                     retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        if self._node is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None
+        return value replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    # -- in-place updates ------------------------------------------------------------
+    def _inplace(self, fn, *args, **kwargs) -> "Tensor":
+        """Run the out-of-place ``fn(self, *args)`` and write its result into this tensor.
+
+        The result is written into the existing array, so views see it. When
+        grad is recorded, the op runs on a copy of the old value and this tensor
+        takes over the result's node; the version counter then catches any node
+        that had saved the old value.
+        """
+        recording = STATE.grad_enabled and (
+            self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
+        if not recording:
+            with _no_grad():
+                result = fn(self, *args, **kwargs)
+            self._write(result, fn.__name__)
+            return self
+        if self._node is None and self.requires_grad:
+            raise RuntimeError(
+                f"{fn.__name__}_: a leaf tensor that requires grad (shape {tuple(self.shape)}) "
+                f"is used in an in-place operation; wrap it in nabla.no_grad() or use the "
+                f"out-of-place op")
+        if self._base is not None:
+            raise RuntimeError(
+                f"{fn.__name__}_: in-place operation on a view of another tensor while "
+                f"recording gradients is not supported; clone() the view first")
+        old = Tensor._wrap(self.data.copy())
+        old.requires_grad, old._node = self.requires_grad, self._node
+        if self._node is not None:
+            self._node._out = _weakref(old)
+        result = fn(old, *args, **kwargs)
+        self._write(result, fn.__name__)
+        self._node, self.requires_grad = result._node, result.requires_grad
+        if result._node is not None:
+            result._node._out = _weakref(self)
+            result._node.out_version = self._version[0]
+        return self
+
+    def _write(self, result: "Tensor", name: str) -> None:
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{name}_: result of shape {tuple(result.shape)} cannot be written in place "
+                f"into a tensor of shape {tuple(self.shape)}")
+        if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(
+                f"{name}_: result type {result.dtype} can't be cast to the tensor's dtype "
+                f"{self.dtype}")
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"{name}_: the tensor of shape {tuple(self.shape)} is a read-only (expanded) "
+                f"view; clone() it first")
+        self.data[...] = result.data
+        self._version[0] += 1
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def fill_(self, value) -> "Tensor":
+        if STATE.grad_enabled and self.requires_grad and self._node is None:
+            raise RuntimeError("fill_: a leaf tensor that requires grad is used in an in-place "
+                               "operation; wrap it in nabla.no_grad()")
+        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self._version[0] += 1
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        src = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+        if STATE.grad_enabled and (self.requires_grad or src.requires_grad):
+            from .ops.convert import copy_from
+            return self._inplace(copy_from, src)
+        if src.device != self.device:
+            src = src.to(self.device)
+        try:
+            self.data[...] = src.data
+        except ValueError:
+            raise RuntimeError(
+                f"copy_: source of shape {tuple(src.shape)} does not broadcast to destination "
+                f"shape {tuple(self.shape)}") from None
+        self._version[0] += 1
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        if STATE.grad_enabled and self.requires_grad:
+            raise RuntimeError(
+                f"__setitem__: tensor of shape {tuple(self.shape)} requires grad; index "
+                f"assignment is only supported on tensors that need no gradient (use "
+                f"nabla.where / masked_fill / scatter, or assign under no_grad())")
+        from .ops.index import normalize_index
+
+        value = value.data if isinstance(value, Tensor) else value
+        self.data[normalize_index(index, self.data)] = value
+        self._version[0] += 1
+
+    # -- printing ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        arr = backend.to_device(self.data, backend.CPU)
+        body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
+                               edgeitems=3, prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_) or arr.size == 0:
+            extras.append(f"dtype=nabla.{backend.dtype_name(self.dtype)}")
+        if arr.size == 0:
+            extras.append(f"size={tuple(self.shape)}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+
+class _HookHandle:
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _weakref(t):
+    import weakref
+    return weakref.ref(t)
+
+
+def _no_grad():
+    from .autograd.grad_mode import no_grad
+    return no_grad()
+
+
+def _is_dtype_name(a) -> bool:
+    if isinstance(a, backend.Device):
+        return False
+    return a.replace("nabla.", "") in backend._DTYPE_NAMES
+
+
+# -- turning user values into tensors -------------------------------------------------
+def lift(value, like: Tensor) -> Tensor:
+    """``value`` as a Tensor beside ``like``: Python numbers take ``like``'s dtype
+    (a float next to an integer tensor takes the default float dtype), as in PyTorch."""
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.get_array_module(like.data)
+    if isinstance(value, bool):
+        kind = like.data.dtype.kind
+        return Tensor._wrap(xp.asarray(value, dtype=like.data.dtype if kind != "b" else bool))
+    if isinstance(value, numbers.Integral):
+        dt = like.data.dtype if like.data.dtype.kind in "iuf" else backend.int64
+        return Tensor._wrap(xp.asarray(value, dtype=dt))
+    if isinstance(value, numbers.Real):
+        dt = like.data.dtype if like.data.dtype.kind == "f" else backend.get_default_dtype()
+        return Tensor._wrap(xp.asarray(value, dtype=dt))
+    if isinstance(value, _NDARRAY_TYPES) or isinstance(value, np.generic):
+        return Tensor._wrap(xp.asarray(value))
+    if isinstance(value, (list, tuple)):
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(like.data.dtype if like.data.dtype.kind == "f"
+                             else backend.get_default_dtype())
+        return Tensor._wrap(xp.asarray(arr))
+    raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")

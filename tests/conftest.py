@@ -1,0 +1,11 @@
+import numpy as np
+import pytest
+
+import nabla as nb
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    nb.manual_seed(0)
+    np.random.seed(0)
+    yield

@@ -1,0 +1,99 @@
+"""The shared harness every op test uses: one call checks an op three ways.
+
+``check_op(fn, arrays, ref=..., torch_fn=...)``
+  1. forward values against a NumPy reference (float64 and float32);
+  2. float64 gradcheck of vjp and jvp, first and second order;
+  3. forward and backward against PyTorch when torch is installed.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nabla as nb
+from nabla.autograd import gradcheck, gradgradcheck
+
+try:
+    import torch
+except Exception:  # torch is an optional oracle
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def rand(*shape, low=-2.0, high=2.0, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(low, high, shape)
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def check_op(fn, arrays, *, ref=None, torch_fn=None, diff=None, order: int = 2,
+             atol: float = 1e-6, rtol: float = 1e-5, grad_atol: float = 1e-5,
+             grad_rtol: float = 1e-3, eps: float = 1e-6, check_float32: bool = True,
+             check_forward_ad: bool = True) -> None:
+    """Check ``fn`` (Tensors -> Tensor or tuple) on ``arrays`` (NumPy inputs).
+
+    ``diff`` lists the indices of inputs to differentiate (default: every
+    floating input). ``ref`` is the NumPy reference (arrays -> array/tuple),
+    ``torch_fn`` the PyTorch one (torch tensors -> tensor/tuple).
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    if diff is None:
+        diff = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+
+    def inputs(dtype=np.float64, requires_grad=True):
+        out = []
+        for i, a in enumerate(arrays):
+            a = a.astype(dtype) if a.dtype.kind == "f" else a
+            out.append(nb.tensor(a, requires_grad=requires_grad and i in diff))
+        return out
+
+    # 1. forward values against NumPy
+    if ref is not None:
+        dtypes = (np.float64, np.float32) if check_float32 else (np.float64,)
+        for dtype in dtypes:
+            got = _as_tuple(fn(*inputs(dtype, requires_grad=False)))
+            cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+            want = _as_tuple(ref(*cast))
+            tol = (atol, rtol) if dtype == np.float64 else (max(atol, 1e-5), max(rtol, 1e-4))
+            for g, w in zip(got, want):
+                assert g.shape == np.shape(w), f"shape {g.shape} != reference {np.shape(w)}"
+                np.testing.assert_allclose(g.numpy(), w, atol=tol[0], rtol=tol[1])
+                if dtype == np.float32 and np.asarray(w).dtype.kind == "f":
+                    assert g.dtype == nb.float32, f"float32 input gave {g.dtype}"
+
+    # 2. gradcheck of vjp and jvp, first and second order
+    if diff:
+        x = inputs()
+        kw = dict(eps=eps, atol=grad_atol, rtol=grad_rtol, check_forward_ad=check_forward_ad)
+        assert gradcheck(fn, x, **kw)
+        if order >= 2:
+            assert gradgradcheck(fn, x, **kw)
+
+    # 3. PyTorch parity: forward values and gradients for a random cotangent
+    if torch_fn is not None and torch is not None:
+        x = inputs()
+        tx = [torch.tensor(a, requires_grad=i in diff) for i, a in enumerate(arrays)]
+        outs = [o for o in _as_tuple(fn(*x)) if o.dtype.kind == "f"]
+        touts = [o for o in _as_tuple(torch_fn(*tx)) if o.dtype.is_floating_point]
+        for o, to in zip(outs, touts):
+            np.testing.assert_allclose(o.numpy() if not o.requires_grad else o.detach().numpy(),
+                                       to.detach().numpy(), atol=atol, rtol=rtol)
+        if diff and any(o.requires_grad for o in outs):
+            rng = np.random.default_rng(1)
+            cot = [rng.standard_normal(o.shape) for o in outs]
+            pairs = [(o, c) for o, c in zip(outs, cot) if o.requires_grad]
+            grads = nb.autograd.grad([o for o, _ in pairs], [x[i] for i in diff],
+                                     grad_outputs=[nb.tensor(c) for _, c in pairs],
+                                     allow_unused=True)
+            tpairs = [(to, c) for o, to, c in zip(outs, touts, cot) if o.requires_grad]
+            tgrads = torch.autograd.grad([to for to, _ in tpairs], [tx[i] for i in diff],
+                                         grad_outputs=[torch.tensor(c) for _, c in tpairs],
+                                         allow_unused=True)
+            for k, (g, tg) in enumerate(zip(grads, tgrads)):
+                g = np.zeros(x[diff[k]].shape) if g is None else g.numpy()
+                tg = np.zeros(g.shape) if tg is None else tg.numpy()
+                np.testing.assert_allclose(g, tg, atol=grad_atol, rtol=grad_rtol,
+                                           err_msg=f"gradient of input {diff[k]} vs torch")
