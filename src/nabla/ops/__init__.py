@@ -1,11 +1,14 @@
 """The op library: one file per family; each op is a Function plus a wrapper.
 
 Each family lists its public functions in ``__all__`` (re-exported here and by
-``nabla``) and the Tensor methods it provides in ``TENSOR_METHODS``
-(installed on ``Tensor`` below).
+``nabla``, except the losses, which live in ``nabla.nn.functional`` as in
+PyTorch) and the Tensor methods it provides in ``TENSOR_METHODS`` (installed
+on ``Tensor`` below).
 """
 from ..tensor import Tensor
-from . import convert, creation, elementwise, index, linalg, random, reduction, shape
+from . import (activation, convert, creation, elementwise, index, linalg, loss, random,
+               reduction, shape, softmax)
+from .activation import *  # noqa: F401,F403
 from .convert import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
@@ -14,8 +17,10 @@ from .linalg import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .softmax import *  # noqa: F401,F403
 
-FAMILIES = (convert, creation, elementwise, index, linalg, random, reduction, shape)
+FAMILIES = (activation, convert, creation, elementwise, index, linalg, loss, random, reduction,
+            shape, softmax)
 
 for _family in FAMILIES:
     for _name, _method in _family.TENSOR_METHODS.items():
