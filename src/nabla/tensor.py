@@ -253,9 +253,7 @@ class Tensor:
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from .autograd import api
-
-        api.backward([self], None if gradient is None else [gradient],
+        _api.backward([self], None if gradient is None else [gradient],
                      retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self) -> None:
@@ -391,6 +389,9 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __str__ = __repr__
+
+
+from .autograd import api as _api  # noqa: E402  (api needs nothing from this module)
 
 
 class _HookHandle:

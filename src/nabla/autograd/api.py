@@ -14,14 +14,12 @@ def _as_list(x) -> list:
 
 
 def _root_grads(outputs: list, grad_outputs, caller: str) -> list:
-    from ..tensor import Tensor
-
     grads = _as_list(grad_outputs) or [None] * len(outputs)
     if len(grads) != len(outputs):
         raise ValueError(f"{caller}: got {len(outputs)} outputs but {len(grads)} gradients")
     result = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
-        if not isinstance(out, Tensor):
+        if not hasattr(out, "_node"):
             raise TypeError(f"{caller}: output {i} is a {type(out).__name__}, not a Tensor")
         if not out.requires_grad:
             raise RuntimeError(
@@ -34,9 +32,9 @@ def _root_grads(outputs: list, grad_outputs, caller: str) -> list:
                     f"{caller}: grad can be implicitly created only for scalar outputs, but "
                     f"output {i} has shape {tuple(out.shape)}; pass gradient= (a tensor of that "
                     f"shape), or reduce the output first (e.g. .sum())")
-            g = Tensor._wrap(get_array_module(out.data).ones_like(out.data))
+            g = type(out)._wrap(get_array_module(out.data).ones_like(out.data))
         else:
-            g = g if isinstance(g, Tensor) else Tensor(g)
+            g = g if hasattr(g, "_node") else type(out)(g)
             if g.shape != out.shape:
                 raise RuntimeError(
                     f"{caller}: gradient {i} has shape {tuple(g.shape)} but the output has "

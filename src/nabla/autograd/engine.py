@@ -49,13 +49,11 @@ def _owner(array):
 
 def _own(grad, handed: set):
     """A gradient safe to store in ``.grad``: writeable and shared with no other."""
-    from ..tensor import Tensor
-
     arr = grad.data
     key = _owner(arr)
     if key in handed or not arr.flags.writeable:
         arr = arr.copy()
-        grad = Tensor._wrap(arr) if grad._node is None else grad + 0
+        grad = type(grad)._wrap(arr) if grad._node is None else grad + 0
         key = _owner(arr)
     handed.add(key)
     return grad

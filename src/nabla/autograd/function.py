@@ -68,30 +68,32 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors; record a graph node when a gradient is needed."""
-        from ..tensor import Tensor
-
         fn = cls()
         fn.inputs = inputs
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
-            _check_same_device(cls, arrays)
-        fn.xp = get_array_module(*arrays)
-        out = Tensor._wrap(fn.forward(*arrays, **params))
+        xp = np
+        for a in arrays:  # the common case, all NumPy, costs one type() per input
+            if type(a) is not np.ndarray:
+                xp = _array_module_checked(cls, arrays)
+                break
+        fn.xp = xp
+        out = _wrap(fn.forward(*arrays, **params))
         state = STATE
         if cls.is_view:
             base = inputs[0]
             out._version = base._version
             out._base = base if base._base is None else base._base
         if state.grad_enabled and fn.differentiable:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                fn.needs_input_grad = needs
-                fn.versions = tuple([t._version[0] for t in inputs])
-                fn._out = weakref.ref(out)
-                if cls.uses_output:
-                    fn.out_version = out._version[0]
-                out.requires_grad = True
-                out._node = fn
+            for t in inputs:
+                if t.requires_grad:
+                    fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                    fn.versions = tuple([t._version[0] for t in inputs])
+                    fn._out = weakref.ref(out)
+                    if cls.uses_output:
+                        fn.out_version = out._version[0]
+                    out.requires_grad = True
+                    out._node = fn
+                    break
         if state.fw_levels and fn.differentiable:
             _propagate_tangents(fn, inputs, out)
         if state.anomaly:
@@ -125,10 +127,8 @@ class Function:
         return f"<{self.name}Backward>"
 
 
-def _check_same_device(cls, arrays) -> None:
-    kinds = {type(a) for a in arrays}
-    if len(kinds) == 1 and np.ndarray in kinds:
-        return
+def _array_module_checked(cls, arrays):
+    """The array module of ``arrays``, checking they all live on one device."""
     from ..backend import device_of
 
     devices = [str(device_of(a)) for a in arrays]
@@ -136,6 +136,15 @@ def _check_same_device(cls, arrays) -> None:
         raise RuntimeError(
             f"{cls.__name__.lower()}: expected all tensors on one device, got "
             f"{', '.join(devices)}; move them with .to(device)")
+    return get_array_module(*arrays)
+
+
+def _wrap(data):
+    global _wrap
+    from ..tensor import Tensor  # bound on first use: tensor.py imports this module
+
+    _wrap = Tensor._wrap
+    return _wrap(data)
 
 
 def _propagate_tangents(fn, inputs, out) -> None:
