@@ -159,9 +159,9 @@ def cuda_is_available() -> bool:
 def to_device(array, dev: Device):
     """Move ``array`` to ``dev`` (a no-op when it is already there)."""
     if dev.type == "cpu":
-        if isinstance(array, np.ndarray):
-            return array
-        return _cupy.asnumpy(array)
+        if _cupy is not None and isinstance(array, _cupy.ndarray):
+            return _cupy.asnumpy(array)
+        return np.asarray(array)
     xp = dev.xp
     with xp.cuda.Device(dev.index):
         return xp.asarray(array)

@@ -89,7 +89,13 @@ class Tensor:
         return self.data.ndim
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.data.shape
+        n = self.data.ndim
+        if not -max(n, 1) <= dim < max(n, 1):
+            raise IndexError(f"size(): dimension {dim} is out of range for a tensor with {n} "
+                             f"dimensions (expected to be in [{-max(n, 1)}, {max(n, 1) - 1}])")
+        return self.data.shape[dim] if n else 1
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -279,7 +285,7 @@ class Tensor:
         return _HookHandle(self._hooks, hook)
 
     # -- in-place updates ------------------------------------------------------------
-    def _inplace(self, fn, *args, **kwargs) -> "Tensor":
+    def _inplace(self, fn, *args, _name: str | None = None, **kwargs) -> "Tensor":
         """Run the out-of-place ``fn(self, *args)`` and write its result into this tensor.
 
         The result is written into the existing array, so views see it. When
@@ -287,28 +293,29 @@ class Tensor:
         takes over the result's node; the version counter then catches any node
         that had saved the old value.
         """
+        name = _name or fn.__name__ + "_"
         recording = STATE.grad_enabled and (
             self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
         if not recording:
             with _no_grad():
                 result = fn(self, *args, **kwargs)
-            self._write(result, fn.__name__)
+            self._write(result, name)
             return self
         if self._node is None and self.requires_grad:
             raise RuntimeError(
-                f"{fn.__name__}_: a leaf tensor that requires grad (shape {tuple(self.shape)}) "
+                f"{name}: a leaf tensor that requires grad (shape {tuple(self.shape)}) "
                 f"is used in an in-place operation; wrap it in nabla.no_grad() or use the "
                 f"out-of-place op")
         if self._base is not None:
             raise RuntimeError(
-                f"{fn.__name__}_: in-place operation on a view of another tensor while "
+                f"{name}: in-place operation on a view of another tensor while "
                 f"recording gradients is not supported; clone() the view first")
         old = Tensor._wrap(self.data.copy())
         old.requires_grad, old._node = self.requires_grad, self._node
         if self._node is not None:
             self._node._out = _weakref(old)
         result = fn(old, *args, **kwargs)
-        self._write(result, fn.__name__)
+        self._write(result, name)
         self._node, self.requires_grad = result._node, result.requires_grad
         if result._node is not None:
             result._node._out = _weakref(self)
@@ -318,26 +325,29 @@ class Tensor:
     def _write(self, result: "Tensor", name: str) -> None:
         if result.shape != self.shape:
             raise RuntimeError(
-                f"{name}_: result of shape {tuple(result.shape)} cannot be written in place "
+                f"{name}: result of shape {tuple(result.shape)} cannot be written in place "
                 f"into a tensor of shape {tuple(self.shape)}")
         if result.dtype != self.dtype and not np.can_cast(result.dtype, self.dtype, "same_kind"):
             raise RuntimeError(
-                f"{name}_: result type {result.dtype} can't be cast to the tensor's dtype "
+                f"{name}: result type {result.dtype} can't be cast to the tensor's dtype "
                 f"{self.dtype}")
-        if not self.data.flags.writeable:
+        if not getattr(self.data.flags, "writeable", True):
             raise RuntimeError(
-                f"{name}_: the tensor of shape {tuple(self.shape)} is a read-only (expanded) "
+                f"{name}: the tensor of shape {tuple(self.shape)} is a read-only (expanded) "
                 f"view; clone() it first")
         self.data[...] = result.data
         self._version[0] += 1
 
     def zero_(self) -> "Tensor":
-        return self.fill_(0)
+        return self.fill_(0, _name="zero_")
 
-    def fill_(self, value) -> "Tensor":
-        if STATE.grad_enabled and self.requires_grad and self._node is None:
-            raise RuntimeError("fill_: a leaf tensor that requires grad is used in an in-place "
-                               "operation; wrap it in nabla.no_grad()")
+    def fill_(self, value, _name: str = "fill_") -> "Tensor":
+        if STATE.grad_enabled and self.requires_grad:
+            if self._node is None:
+                raise RuntimeError(f"{_name}: a leaf tensor that requires grad is used in an "
+                                   f"in-place operation; wrap it in nabla.no_grad()")
+            # the result no longer depends on the old history: a constant now
+            self._node, self.requires_grad = None, False
         self.data[...] = value.data if isinstance(value, Tensor) else value
         self._version[0] += 1
         return self
@@ -346,7 +356,7 @@ class Tensor:
         src = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
         if STATE.grad_enabled and (self.requires_grad or src.requires_grad):
             from .ops.convert import copy_from
-            return self._inplace(copy_from, src)
+            return self._inplace(copy_from, src, _name="copy_")
         if src.device != self.device:
             src = src.to(self.device)
         try:

@@ -51,7 +51,7 @@ def _own(grad, handed: set):
     """A gradient safe to store in ``.grad``: writeable and shared with no other."""
     arr = grad.data
     key = _owner(arr)
-    if key in handed or not arr.flags.writeable:
+    if key in handed or not getattr(arr.flags, "writeable", True):
         arr = arr.copy()
         grad = type(grad)._wrap(arr) if grad._node is None else grad + 0
         key = _owner(arr)
@@ -72,6 +72,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     order = _topological_order(roots)
     handed = {_owner(g.data) for g in root_grads}
     prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
+    prev_in_backward, STATE.in_backward = STATE.in_backward, True
     try:
         for i in range(len(order) - 1, -1, -1):
             t, order[i] = order[i], None
@@ -92,6 +93,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
                 _propagate(t._node, g, table, retain_graph)
     finally:
         STATE.grad_enabled = prev_mode
+        STATE.in_backward = prev_in_backward
 
 
 def _propagate(node, g, table: dict, retain_graph: bool) -> None:

@@ -98,7 +98,8 @@ class Function:
             _propagate_tangents(fn, inputs, out)
         if state.anomaly:
             fn.trace = _user_frame()
-            _check_finite(out.data, f"{cls.__name__} (forward)", fn.trace)
+            if not state.in_backward:  # inside backward the engine checks per node
+                _check_finite(out.data, f"{cls.__name__} (forward)", fn.trace)
         return out
 
     # engine hooks -------------------------------------------------------------

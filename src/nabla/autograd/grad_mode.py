@@ -17,6 +17,8 @@ class _State:
     # levels temporarily switched off while one level's jvp rules run
     fw_muted: set = set()
     anomaly: bool = False
+    # True while the engine runs vjp rules and hooks (anomaly checks happen there)
+    in_backward: bool = False
 
 
 STATE = _State()

@@ -29,7 +29,7 @@ def _infer(data) -> np.ndarray:
         arr = np.asarray(data)
     except ValueError as e:
         raise ValueError(f"tensor: could not build an array from the data ({e})") from None
-    if arr.dtype == object:
+    if arr.dtype == object or arr.dtype.kind in "USV":
         raise TypeError(f"tensor: unsupported data of type {type(data).__name__} "
                         f"(ragged nested sequences or non-numeric objects)")
     if arr.dtype.kind == "f":
