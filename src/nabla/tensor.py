@@ -374,10 +374,9 @@ class Tensor:
                 f"__setitem__: tensor of shape {tuple(self.shape)} requires grad; index "
                 f"assignment is only supported on tensors that need no gradient (use "
                 f"nabla.where / masked_fill / scatter, or assign under no_grad())")
-        from .ops.index import normalize_index
+        from .ops.index import assign
 
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[normalize_index(index, self.data)] = value
+        assign(self.data, index, value.data if isinstance(value, Tensor) else value)
         self._version[0] += 1
 
     # -- printing ----------------------------------------------------------------------

@@ -242,6 +242,16 @@ def getitem(input: Tensor, index) -> Tensor:
     return _index(input, index)
 
 
+def assign(data, index, value) -> None:
+    """``data[index] = value`` on arrays, placing dimensions as ``getitem`` does."""
+    index = normalize_index(index, data)
+    if not _is_basic(index) and any(isinstance(i, int) for i in index):
+        ints_first, rest = _split_ints(index)
+        data[ints_first][rest] = value  # basic indexing gives a view: writes land in data
+    else:
+        data[index] = value
+
+
 def _split_ints(index: tuple) -> tuple[tuple, tuple]:
     """``index`` as (ints and slices, then the arrays and None on what remains)."""
     first, rest = [], []
