@@ -1,25 +1,76 @@
-"""Reductions: sum, mean and the ops built on them."""
+"""Reductions: sum, mean, var, prod, max/min, logsumexp, norms, scans, logical tests.
+
+Every reduction takes PyTorch's ``dim`` (None, an int or a tuple; negative
+counts from the end; ``None`` or ``()`` reduces everything) and ``keepdim``.
+Selections (max, min, median) return ``(values, indices)`` namedtuples when a
+``dim`` is given, as ``torch.return_types`` does.
+"""
 from __future__ import annotations
 
+import builtins
+import math
+import numbers
+import warnings
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
+from .elementwise import NoGrad, abs, exp, maximum, minimum, sqrt, where
+from .index import IndexAddInto
+
+# The named results of selections, like torch.return_types.max(values=..., indices=...).
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+median_result = namedtuple("median", ["values", "indices"])
 
 
-def _axes(dim, ndim: int, op: str):
-    """Normalise ``dim`` (None, int or tuple; negative allowed) to a sorted tuple."""
+# -- helpers ---------------------------------------------------------------------------
+def _range_error(op: str, d, ndim: int) -> IndexError:
+    n = builtins.max(ndim, 1)
+    return IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} "
+                      f"dimensions (expected to be in [{-n}, {n - 1}])")
+
+
+def _axes(dim, ndim: int, op: str) -> tuple:
+    """Normalise ``dim`` (None, int or tuple; negative allowed) to a sorted tuple.
+
+    ``None`` and ``()`` mean every dimension, as in PyTorch. A 0-d tensor
+    accepts dim 0 and -1 and has no axis to reduce.
+    """
     if dim is None:
         return tuple(range(ndim))
-    if isinstance(dim, int):
+    if isinstance(dim, numbers.Integral):
         dim = (dim,)
+    dims = tuple(dim)
+    if not dims:
+        return tuple(range(ndim))
+    n = builtins.max(ndim, 1)
     axes = []
-    for d in dim:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} "
-                             f"dimensions")
-        axes.append(d % max(ndim, 1))
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+        d = int(d)
+        if not -n <= d < n:
+            raise _range_error(op, d, ndim)
+        axes.append(d % n)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dimension repeated in dim={dim}")
     return tuple(sorted(a for a in axes if a < ndim))
+
+
+def _one_axis(dim, ndim: int, op: str) -> int:
+    """A single dimension (PyTorch ops such as cumsum and max(dim) take exactly one)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}: dim must be a single int, got {dim!r}")
+    d = int(dim)
+    n = builtins.max(ndim, 1)
+    if not -n <= d < n:
+        raise _range_error(op, d, ndim)
+    return d % n
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -27,6 +78,75 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced_shape(shape: tuple, axes: tuple, keepdim: bool) -> tuple:
+    if keepdim:
+        return _kept_shape(shape, axes)
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _keep(t: Tensor, shape: tuple, axes: tuple) -> Tensor:
+    """A reduced tensor (keepdim or not) in the keepdim layout, ready to broadcast."""
+    return t.reshape(_kept_shape(shape, axes))
+
+
+def _count(shape: tuple, axes: tuple) -> int:
+    """How many elements each output of a reduction over ``axes`` combines."""
+    return math.prod(shape[a] for a in axes)
+
+
+def _require_float(input: Tensor, op: str) -> None:
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {input.dtype}; "
+                           f"convert with .float() or .double()")
+
+
+def _require_nonempty(input: Tensor, axes: tuple, op: str) -> None:
+    """Max-like reductions have no identity: reducing zero elements is an error."""
+    for a in axes:
+        if input.shape[a] == 0:
+            raise IndexError(f"{op}: cannot reduce over dimension {a} of size 0 (input shape "
+                             f"{tuple(input.shape)}): the operation has no identity")
+
+
+def _rules_differentiated() -> bool:
+    """Whether the Tensor ops a vjp/jvp runs are themselves recorded (``create_graph``
+    or an outer forward-mode level): then rules must build exact graphs."""
+    return STATE.grad_enabled or builtins.any(lv not in STATE.fw_muted for lv in STATE.fw_levels)
+
+
+def _to_rows(x: Tensor, axes: tuple) -> Tensor:
+    """``x`` permuted so the reduced ``axes`` come last and flattened to (M, K)."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    rows = x.permute(tuple(kept) + axes)
+    return rows.reshape(_count(x.shape, tuple(kept)), _count(x.shape, axes))
+
+
+def _from_rows(rows: Tensor, shape: tuple, axes: tuple) -> Tensor:
+    """Undo ``_to_rows``: an (M, K) tensor back to ``shape``."""
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = tuple(kept) + axes
+    permuted = rows.reshape(tuple(shape[i] for i in order))
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return permuted.permute(tuple(inverse))
+
+
+def _along_index(xp, index, axis: int) -> tuple:
+    """An advanced index picking ``index`` (keepdim layout) along ``axis``: like
+    ``take_along_axis``, but also usable for assignment on NumPy and CuPy alike."""
+    grid = []
+    for d, n in enumerate(index.shape):
+        if d == axis:
+            grid.append(index)
+        else:
+            shape = [1] * index.ndim
+            shape[d] = n
+            grid.append(xp.arange(n).reshape(shape))
+    return tuple(grid)
+
+
+# -- sum and mean --------------------------------------------------------------------
 class Sum(Function):
     uses_inputs = False
 
@@ -43,7 +163,7 @@ class Sum(Function):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum over ``dim`` (all dimensions by default)."""
+    """Sum over ``dim`` (all dimensions by default). Bool and integer inputs sum in int64."""
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "bi" and input.dtype.itemsize < 8:
@@ -53,18 +173,606 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Arithmetic mean over ``dim``; NaN over an empty dimension, as in PyTorch."""
     if dtype is not None:
         input = input.to(dtype)
     if input.dtype.kind != "f":
         raise RuntimeError(f"mean: expected a floating-point input, got dtype {input.dtype}; "
                            f"pass dtype= or convert with .float()")
     axes = _axes(dim, input.ndim, "mean")
-    count = 1
-    for a in axes:
-        count *= input.shape[a]
-    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else float("nan"))
+    count = _count(input.shape, axes)
+    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else math.nan)
 
 
-TENSOR_METHODS = {"sum": sum, "mean": mean}
+# -- variance and standard deviation ----------------------------------------------------
+def _correction(op: str, dim, unbiased, correction) -> tuple:
+    """Resolve PyTorch's two calling conventions to ``(dim, correction)``:
+    ``var(x, dim, *, correction=1)`` and the older ``var(x, dim, unbiased)``,
+    ``var(x, unbiased)``."""
+    if isinstance(dim, bool):  # var(x, False): the bool is `unbiased`
+        if unbiased is not None:
+            raise TypeError(f"{op}: unbiased given twice")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: pass either unbiased= or correction=, not both")
+    if unbiased is not None:
+        return dim, int(bool(unbiased))
+    return dim, 1 if correction is None else correction
 
-__all__ = ["sum", "mean"]
+
+def _var_and_mean(input: Tensor, op: str, dim, unbiased, keepdim: bool, correction):
+    dim, correction = _correction(op, dim, unbiased, correction)
+    _require_float(input, op)
+    axes = _axes(dim, input.ndim, op)
+    center = mean(input, axes, keepdim=True)
+    # two passes (subtract the mean, then square) avoid the cancellation of E[x^2] - E[x]^2
+    deviation = input - center
+    squares = sum(deviation * deviation, axes, keepdim=keepdim)
+    dof = builtins.max(_count(input.shape, axes) - correction, 0)
+    if dof == 0:
+        warnings.warn(f"{op}: degrees of freedom is <= 0 (correction={correction} for "
+                      f"{_count(input.shape, axes)} elements per output); the result is "
+                      f"inf or nan", RuntimeWarning, stacklevel=3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            variance = squares / 0.0
+    else:
+        variance = squares * (1.0 / dof)
+    return variance, center if keepdim else center.reshape(variance.shape)
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over ``dim``, dividing by ``N - correction`` (Bessel's correction by default)."""
+    return _var_and_mean(input, "var", dim, unbiased, keepdim, correction)[0]
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation over ``dim``: ``sqrt(var(...))``."""
+    return sqrt(_var_and_mean(input, "std", dim, unbiased, keepdim, correction)[0])
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(var, mean)`` over ``dim`` in one pass over the mean."""
+    return _var_and_mean(input, "var_mean", dim, unbiased, keepdim, correction)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(std, mean)`` over ``dim``."""
+    variance, center = _var_and_mean(input, "std_mean", dim, unbiased, keepdim, correction)
+    return sqrt(variance), center
+
+
+# -- product -----------------------------------------------------------------------------
+class Prod(Function):
+    """Product over ``axes``; exact gradients (every order) when inputs hold zeros."""
+    uses_output = True
+
+    def forward(self, x, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        return x.prod(axis=axes, keepdims=keepdim)
+
+    def _others(self) -> Tensor:
+        """d out / d x: for each element, the product of the others (x's shape)."""
+        x = self.inputs[0]
+        return _product_of_others(x, self.axes, _keep(self.out, x.shape, self.axes))
+
+    def vjp(self, g):
+        return _keep(g, self.inputs[0].shape, self.axes) * self._others()
+
+    def jvp(self, t):
+        return sum(t * self._others(), self.axes, keepdim=self.keepdim)
+
+
+def _product_of_others(x: Tensor, axes: tuple, product: Tensor) -> Tensor:
+    """For each element of ``x``, the product of the other elements of its slice.
+
+    Without zeros this is ``product / x``. With zeros, division fails, so: when
+    only values are needed (plain backward), count the zeros per slice; when the
+    result will itself be differentiated, take products of leave-one-out copies
+    of the slices that hold zeros (exact to every order, O(K^2) per such slice).
+    """
+    zero = x.data == 0
+    if not zero.any():
+        return product / x
+    if not _rules_differentiated():
+        return Tensor._wrap(_product_of_others_values(x.data, axes))
+    xp = backend.get_array_module(x.data)
+    slice_has_zero = xp.broadcast_to(zero.any(axis=axes, keepdims=True), x.shape)
+    # slices without zeros: product / x, with the zero slices masked out of the division
+    safe = where(Tensor._wrap(slice_has_zero), 1.0, x)
+    plain = where(Tensor._wrap(slice_has_zero), 0.0, product / safe)
+    rows = _to_rows(x, axes)                                          # (M, K)
+    picked = xp.nonzero(zero.any(axis=axes).reshape(-1))[0]           # rows with zeros
+    sub = rows[picked]                                                # (m, K)
+    k = rows.shape[1]
+    leave_one_out = where(Tensor._wrap(xp.eye(k, dtype=bool)), 1.0, sub.unsqueeze(1))
+    exact = Prod.apply(leave_one_out, axes=(2,), keepdim=False)      # (m, K)
+    exact = IndexAddInto.apply(exact, index=(picked,), shape=rows.shape)
+    return plain + _from_rows(exact, x.shape, axes)
+
+
+def _product_of_others_values(x, axes: tuple):
+    """Array version of ``_product_of_others`` from zero counts (first order only)."""
+    xp = backend.get_array_module(x)
+    zero = x == 0
+    safe = xp.where(zero, xp.ones((), x.dtype), x)
+    nonzero_product = safe.prod(axis=axes, keepdims=True)
+    zeros = zero.sum(axis=axes, keepdims=True)
+    # no zero: product / x_i; one zero: only that element sees a nonzero product
+    one_zero = xp.where(zero & (zeros == 1), nonzero_product, xp.zeros((), x.dtype))
+    return xp.where(zeros == 0, nonzero_product / safe, one_zero).astype(x.dtype, copy=False)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or over the single dimension ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8:
+        input = input.long()
+    if dim is None:
+        return Prod.apply(input, axes=tuple(range(input.ndim)), keepdim=False)
+    axis = _one_axis(dim, input.ndim, "prod")
+    return Prod.apply(input, axes=(axis,) if input.ndim else (), keepdim=keepdim)
+
+
+# -- selections: max, min, median ------------------------------------------------------------
+class SelectReduce(Function):
+    """A reduction that selects a value (max, min, median) per slice.
+
+    The gradient is split evenly among the elements equal to the selected
+    value, as PyTorch does for amax/amin and full max/min/median.
+    """
+    uses_inputs = False
+
+    def forward(self, x, axes, keepdim, select):
+        self.axes, self.keepdim = axes, keepdim
+        value = select(self.xp, x, axes)  # keepdim layout
+        if x.dtype.kind == "f":
+            hit = x == value
+            count = hit.sum(axis=axes, keepdims=True)
+            self.weight = (hit / self.xp.maximum(count, 1)).astype(x.dtype, copy=False)
+        return value if keepdim else value.reshape(_reduced_shape(x.shape, axes, False))
+
+    def vjp(self, g):
+        w = Tensor._wrap(self.weight)
+        return _keep(g, w.shape, self.axes) * w
+
+    def jvp(self, t):
+        return sum(t * Tensor._wrap(self.weight), self.axes, keepdim=self.keepdim)
+
+
+def _select_max(xp, x, axes):
+    return xp.max(x, axis=axes, keepdims=True)
+
+
+def _select_min(xp, x, axes):
+    return xp.min(x, axis=axes, keepdims=True)
+
+
+def _select_median(xp, x, axes):
+    """The lower median of all elements (NaN if any element is NaN), keepdim layout."""
+    flat = x.reshape(-1)
+    if flat.size == 0 or bool(xp.isnan(flat).any()):
+        return xp.full((1,) * x.ndim, xp.nan, dtype=x.dtype)
+    return xp.sort(flat)[(flat.size - 1) // 2].reshape((1,) * x.ndim)
+
+
+class TakeAlongDim(Function):
+    """``x`` at one index per slice along ``axis`` (``index`` in keepdim layout)."""
+    uses_inputs = False
+
+    def forward(self, x, index, axis):
+        self.index, self.axis, self.in_shape = index, axis, x.shape
+        return x[_along_index(self.xp, index, axis)]
+
+    def vjp(self, g):
+        return PutAlongDim.apply(g, index=self.index, axis=self.axis, shape=self.in_shape)
+
+    def jvp(self, t):
+        return TakeAlongDim.apply(t, index=self.index, axis=self.axis)
+
+
+class PutAlongDim(Function):
+    """Zeros of ``shape`` with ``g`` written at one index per slice along ``axis``."""
+    uses_inputs = False
+
+    def forward(self, g, index, axis, shape):
+        self.index, self.axis = index, axis
+        out = self.xp.zeros(shape, dtype=g.dtype)
+        out[_along_index(self.xp, index, axis)] = g
+        return out
+
+    def vjp(self, gg):
+        return TakeAlongDim.apply(gg, index=self.index, axis=self.axis)
+
+    def jvp(self, t):
+        return PutAlongDim.apply(t, index=self.index, axis=self.axis, shape=self.out.shape)
+
+
+def _select_along(input: Tensor, dim, keepdim: bool, op: str, locate, result) -> tuple:
+    """``(values, indices)`` of ``locate(xp, x, axis) -> keepdim index`` along one dim."""
+    if input.ndim == 0:  # a 0-d tensor is its own max/min/median, at index 0
+        _one_axis(dim, 0, op)
+        values, indices = _select_along(input.reshape(1), 0, False, op, locate, result)
+        return result(values.reshape(()), indices.reshape(()))
+    axis = _one_axis(dim, input.ndim, op)
+    _require_nonempty(input, (axis,), op)
+    xp = backend.get_array_module(input.data)
+    index = locate(xp, input.data, axis).astype(np.int64, copy=False)
+    values = TakeAlongDim.apply(input, index=index, axis=axis)
+    indices = Tensor._wrap(index)
+    if not keepdim:
+        shape = _reduced_shape(input.shape, (axis,), False)
+        values, indices = values.reshape(shape), indices.reshape(shape)
+    return result(values, indices)
+
+
+def _locate_max(xp, x, axis):
+    return xp.expand_dims(xp.argmax(x, axis=axis), axis)
+
+
+def _locate_min(xp, x, axis):
+    return xp.expand_dims(xp.argmin(x, axis=axis), axis)
+
+
+def _locate_median(xp, x, axis):
+    """Index of the lower median along ``axis``; of the first NaN where there is one."""
+    order = xp.argsort(x, axis=axis)
+    k = (x.shape[axis] - 1) // 2
+    middle = order[(slice(None),) * axis + (slice(k, k + 1),)]
+    if x.dtype.kind != "f":
+        return middle
+    nan = xp.isnan(x)
+    first_nan = xp.expand_dims(xp.argmax(nan, axis=axis), axis)
+    return xp.where(nan.any(axis=axis, keepdims=True), first_nan, middle)
+
+
+def _reduce_all(input: Tensor, op: str, select) -> Tensor:
+    if input.numel() == 0:
+        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape "
+                           f"{tuple(input.shape)} to one value; pass a dim of nonzero size")
+    return SelectReduce.apply(input, axes=tuple(range(input.ndim)), keepdim=False, select=select)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (all by default); ties share the gradient evenly."""
+    axes = _axes(dim, input.ndim, "amax")
+    _require_nonempty(input, axes, "amax")
+    return SelectReduce.apply(input, axes=axes, keepdim=keepdim, select=_select_max)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (all by default); ties share the gradient evenly."""
+    axes = _axes(dim, input.ndim, "amin")
+    _require_nonempty(input, axes, "amin")
+    return SelectReduce.apply(input, axes=axes, keepdim=keepdim, select=_select_min)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):
+    """``max(x)``: the largest element. ``max(x, dim)``: ``(values, indices)`` along
+    ``dim``. ``max(x, other)`` with a tensor ``other``: elementwise ``maximum``."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    if dim is None:
+        return _reduce_all(input, "max", _select_max)
+    return _select_along(input, dim, keepdim, "max", _locate_max, max_result)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):
+    """``min(x)``, ``min(x, dim) -> (values, indices)`` or elementwise ``minimum(x, other)``."""
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    if dim is None:
+        return _reduce_all(input, "min", _select_min)
+    return _select_along(input, dim, keepdim, "min", _locate_min, min_result)
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """The lower median: of all elements (a value; NaN when empty), or
+    ``(values, indices)`` along ``dim``. NaN propagates, as in PyTorch."""
+    if dim is None:
+        return SelectReduce.apply(input, axes=tuple(range(input.ndim)), keepdim=False,
+                               select=_select_median)
+    return _select_along(input, dim, keepdim, "median", _locate_median, median_result)
+
+
+def _arg_reduce(input: Tensor, dim, keepdim: bool, op: str, pick) -> Tensor:
+    """argmax/argmin: int64 indices, no gradient. ``dim=None`` indexes the flattened tensor."""
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape "
+                               f"{tuple(input.shape)}; pass a dim of nonzero size")
+        shape = (1,) * input.ndim if keepdim else ()
+        return NoGrad.apply(input, fn=lambda x: pick(x.reshape(-1)).astype(np.int64)
+                            .reshape(shape))
+    axis = _one_axis(dim, input.ndim, op)
+    if input.ndim == 0:
+        return NoGrad.apply(input, fn=lambda x: pick(x.reshape(1)).astype(np.int64).reshape(()))
+    _require_nonempty(input, (axis,), op)
+    xp = backend.get_array_module(input.data)
+
+    def locate(x):
+        index = pick(x, axis=axis).astype(np.int64)
+        return xp.expand_dims(index, axis) if keepdim else index
+    return NoGrad.apply(input, fn=locate)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum over ``dim``, or in the flattened tensor."""
+    return _arg_reduce(input, dim, keepdim, "argmax", backend.get_array_module(input.data).argmax)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum over ``dim``, or in the flattened tensor."""
+    return _arg_reduce(input, dim, keepdim, "argmin", backend.get_array_module(input.data).argmin)
+
+
+# -- logsumexp ------------------------------------------------------------------------------
+class LogSumExp(Function):
+    """log(sum(exp(x))) over ``axes``, computed as m + log(sum(exp(x - m))) with
+    m the maximum, so nothing overflows; its vjp is ``g * softmax(x)``."""
+    uses_output = True
+
+    def forward(self, x, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        xp = self.xp
+        out_shape = _reduced_shape(x.shape, axes, keepdim)
+        if _count(x.shape, axes) == 0:  # the sum of no terms is 0, its log -inf
+            return xp.full(out_shape, -xp.inf, dtype=x.dtype)
+        shift = xp.max(x, axis=axes, keepdims=True)
+        # rows of +-inf: shift by 0 instead, so inf - inf makes no NaN
+        shift = xp.where(xp.isfinite(shift), shift, xp.zeros((), x.dtype))
+        with np.errstate(divide="ignore"):  # an all -inf row gives log(0) = -inf
+            out = xp.log(xp.sum(xp.exp(x - shift), axis=axes, keepdims=True)) + shift
+        return out.reshape(out_shape)
+
+    def _softmax(self) -> Tensor:
+        x = self.inputs[0]
+        return exp(x - _keep(self.out, x.shape, self.axes))
+
+    def vjp(self, g):
+        return _keep(g, self.inputs[0].shape, self.axes) * self._softmax()
+
+    def jvp(self, t):
+        return sum(t * self._softmax(), self.axes, keepdim=self.keepdim)
+
+
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input), dim))`` without overflow; -inf over an empty dimension."""
+    if input.dtype.kind != "f":
+        input = input.to(backend.get_default_dtype())  # as PyTorch does for integers
+    axes = _axes(dim, input.ndim, "logsumexp")
+    return LogSumExp.apply(input, axes=axes, keepdim=keepdim)
+
+
+# -- scans: cumsum and cumprod --------------------------------------------------------------
+class Cumsum(Function):
+    """Running sum along ``axis`` (from the end when ``reverse``); its vjp is the
+    running sum of the cotangent taken the other way."""
+    uses_inputs = False
+
+    def forward(self, x, axis, reverse=False):
+        self.axis, self.reverse = axis, reverse
+        xp = self.xp
+        if reverse:
+            return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis), axis)
+        return xp.cumsum(x, axis=axis)
+
+    def vjp(self, g):
+        return Cumsum.apply(g, axis=self.axis, reverse=not self.reverse)
+
+    def jvp(self, t):
+        return Cumsum.apply(t, axis=self.axis, reverse=self.reverse)
+
+
+class Cumprod(Function):
+    """Running product along ``axis``; exact gradients also where inputs are zero."""
+    uses_output = True
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return self.xp.cumprod(x, axis=axis)
+
+    def vjp(self, g):
+        x, out = self.inputs[0], self.out
+        zero_rows = self._zero_rows()
+        if zero_rows is None:
+            # d out_i / d x_k = out_i / x_k for i >= k: a reversed running sum
+            return Cumsum.apply(g * out, axis=self.axis, reverse=True) / x
+        picked, mask = zero_rows
+        plain = Cumsum.apply(g * out, axis=self.axis, reverse=True) / where(mask, 1.0, x)
+        # rows with zeros: grad_k = sum_{i >= k} g_i * prod_{j <= i, j != k} x_j
+        terms = self._leave_one_out(picked) * _rows_along(g, self.axis)[picked].unsqueeze(1)
+        exact = (terms * Tensor._wrap(self._upper(terms))).sum(dim=2)
+        return self._merge(plain, mask, exact, picked)
+
+    def jvp(self, t):
+        x, out = self.inputs[0], self.out
+        zero_rows = self._zero_rows()
+        if zero_rows is None:
+            return out * Cumsum.apply(t / x, axis=self.axis)
+        picked, mask = zero_rows
+        plain = out * Cumsum.apply(t / where(mask, 1.0, x), axis=self.axis)
+        # rows with zeros: tangent_i = sum_{k <= i} t_k * prod_{j <= i, j != k} x_j
+        terms = self._leave_one_out(picked) * _rows_along(t, self.axis)[picked].unsqueeze(2)
+        exact = (terms * Tensor._wrap(self._upper(terms))).sum(dim=1)
+        return self._merge(plain, mask, exact, picked)
+
+    # helpers for inputs with zeros ------------------------------------------------------------
+    def _zero_rows(self):
+        """None without zeros; else (indices of rows holding a zero, mask of their elements)."""
+        x = self.inputs[0].data
+        zero = x == 0
+        if not zero.any():
+            return None
+        xp = self.xp
+        row_has_zero = zero.any(axis=self.axis, keepdims=True)
+        # row order of _rows_along: the other axes in order, this axis last
+        picked = xp.nonzero(xp.moveaxis(row_has_zero, self.axis, -1).reshape(-1))[0]
+        return picked, Tensor._wrap(xp.broadcast_to(row_has_zero, x.shape))
+
+    def _leave_one_out(self, picked) -> Tensor:
+        """(m, K, K): entry [r, k, i] = prod_{j <= i, j != k} x_j of picked row r."""
+        rows = _rows_along(self.inputs[0], self.axis)[picked]       # (m, K)
+        k = rows.shape[1]
+        eye = Tensor._wrap(self.xp.eye(k, dtype=bool))
+        return Cumprod.apply(where(eye, 1.0, rows.unsqueeze(1)), axis=2)
+
+    def _upper(self, terms):
+        """Mask of i >= k over the last two axes of ``terms``."""
+        k = terms.shape[-1]
+        return self.xp.triu(self.xp.ones((k, k), dtype=terms.dtype))
+
+    def _merge(self, plain: Tensor, mask: Tensor, exact: Tensor, picked) -> Tensor:
+        shape = self.inputs[0].shape
+        moved = tuple(n for i, n in enumerate(shape) if i != self.axis) + (shape[self.axis],)
+        full = IndexAddInto.apply(exact, index=(picked,),
+                                  shape=(math.prod(moved[:-1]), moved[-1]))
+        return where(mask, 0.0, plain) + _from_rows(full, shape, (self.axis,))
+
+
+def _rows_along(t: Tensor, axis: int) -> Tensor:
+    """``t`` with ``axis`` moved last and the other axes flattened: (M, K)."""
+    return _to_rows(t, (axis,))
+
+
+def _scan(input: Tensor, dim: int, dtype, op: str, cls) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8:
+        input = input.long()  # as in PyTorch, integer scans accumulate in int64
+    axis = _one_axis(dim, input.ndim, op)
+    if input.ndim == 0:
+        return cls.apply(input.reshape(1), axis=0).reshape(())
+    return cls.apply(input, axis=axis)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim``: ``out[i] = input[0] + ... + input[i]``."""
+    return _scan(input, dim, dtype, "cumsum", Cumsum)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running product along ``dim``: ``out[i] = input[0] * ... * input[i]``."""
+    return _scan(input, dim, dtype, "cumprod", Cumprod)
+
+
+# -- norms -----------------------------------------------------------------------------------
+class PNorm(Function):
+    """``(sum |x|^p)^(1/p)`` over ``axes`` for finite p other than 0 and 1.
+
+    Fused so the gradient can be defined where the norm is 0: it is 0 there (a
+    subgradient), as in PyTorch, instead of the 0/0 the composite would give.
+    """
+    uses_output = True
+
+    def forward(self, x, axes, keepdim, p):
+        self.axes, self.keepdim, self.p = axes, keepdim, p
+        xp = self.xp
+        if p == 2:
+            return xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdim))
+        with np.errstate(divide="ignore"):  # 0 ** (negative p) is inf: the norm is 0
+            return xp.sum(xp.abs(x) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+
+    def _slope(self) -> Tensor:
+        """d norm / d x = x |x|^(p-2) / norm^(p-1), set to 0 where x or the norm is 0."""
+        x = self.inputs[0]
+        norm = _keep(self.out, x.shape, self.axes)
+        norm_zero = Tensor._wrap(norm.data == 0)
+        safe_norm = where(norm_zero, 1.0, norm)
+        if self.p == 2:
+            return where(norm_zero, 0.0, x / safe_norm)
+        x_zero = Tensor._wrap(x.data == 0)
+        size = where(x_zero, 1.0, abs(x))  # keeps |x|^(p-2) finite for p < 2
+        slope = where(x_zero, 0.0, x * size ** (self.p - 2)) / safe_norm ** (self.p - 1)
+        return where(norm_zero, 0.0, slope)
+
+    def vjp(self, g):
+        return _keep(g, self.inputs[0].shape, self.axes) * self._slope()
+
+    def jvp(self, t):
+        return sum(t * self._slope(), self.axes, keepdim=self.keepdim)
+
+
+def vector_norm(input: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """The p-norm of ``input`` over ``dim`` (all elements by default), as
+    ``torch.linalg.vector_norm``: ord in {2, 1, inf, -inf, 0} or any float."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"vector_norm: expected a floating-point input, got dtype "
+                           f"{input.dtype}; convert with .float() or pass dtype=")
+    if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
+        raise TypeError(f"vector_norm: ord must be a number, got {ord!r}")
+    axes = _axes(dim, input.ndim, "vector_norm")
+    ord = float(ord)
+    if ord < 0 or ord == math.inf:
+        for a in axes:
+            if input.shape[a] == 0:
+                raise RuntimeError(f"vector_norm: cannot compute the {ord} norm over "
+                                   f"dimension {a} of size 0 (shape {tuple(input.shape)}): "
+                                   f"it has no identity")
+    if ord == 0:  # the number of nonzero elements: piecewise constant, no gradient
+        return sum((input != 0).to(input.dtype), axes, keepdim=keepdim)
+    if ord == 1:
+        return sum(abs(input), axes, keepdim=keepdim)
+    if ord == math.inf:
+        return amax(abs(input), axes, keepdim=keepdim)
+    if ord == -math.inf:
+        return amin(abs(input), axes, keepdim=keepdim)
+    return PNorm.apply(input, axes=axes, keepdim=keepdim, p=ord)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """``torch.norm``: 'fro' (the default) is the 2-norm of the flattened ``dim``
+    slice; a number p is ``vector_norm(input, p, dim)``."""
+    if p is None or p == "fro":
+        p = 2
+    elif isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported; use 'fro' or a number "
+                         f"(the nuclear norm 'nuc' needs an SVD)")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+# -- logical reductions -----------------------------------------------------------------------
+def _logical(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
+    axes = _axes(dim, input.ndim, op)
+    xp = backend.get_array_module(input.data)
+    # PyTorch keeps uint8 for uint8 inputs and returns bool otherwise
+    out_dtype = np.uint8 if input.dtype == np.uint8 else np.bool_
+    fn = getattr(xp, op)
+    return NoGrad.apply(input, fn=lambda x: fn(x, axis=axes, keepdims=keepdim).astype(out_dtype))
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether every element over ``dim`` is nonzero (True over an empty dimension)."""
+    return _logical(input, dim, keepdim, "all")
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether some element over ``dim`` is nonzero (False over an empty dimension)."""
+    return _logical(input, dim, keepdim, "any")
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of nonzero elements over ``dim`` (int64)."""
+    axes = _axes(dim, input.ndim, "count_nonzero")
+    return NoGrad.apply(input, fn=lambda x: (x != 0).sum(axis=axes).astype(np.int64))
+
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "var": var, "std": std, "prod": prod, "max": max, "min": min,
+    "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "median": median,
+    "logsumexp": logsumexp, "cumsum": cumsum, "cumprod": cumprod, "norm": norm, "all": all,
+    "any": any, "count_nonzero": count_nonzero,
+}
+
+__all__ = [
+    "sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax", "amin",
+    "argmax", "argmin", "median", "logsumexp", "cumsum", "cumprod", "norm", "all", "any",
+    "count_nonzero",
+]
