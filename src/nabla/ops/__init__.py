@@ -8,6 +8,11 @@ on ``Tensor`` below).
 from ..tensor import Tensor
 from . import (activation, convert, creation, elementwise, index, linalg, loss, random,
                reduction, shape, softmax)
+
+# named before the star imports below rebind names like `softmax` to functions
+FAMILIES = (activation, convert, creation, elementwise, index, linalg, loss, random, reduction,
+            shape, softmax)
+
 from .activation import *  # noqa: F401,F403
 from .convert import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
@@ -19,8 +24,7 @@ from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
 
-FAMILIES = (activation, convert, creation, elementwise, index, linalg, loss, random, reduction,
-            shape, softmax)
+__all__ = sorted({name for family in FAMILIES if family is not loss for name in family.__all__})
 
 for _family in FAMILIES:
     for _name, _method in _family.TENSOR_METHODS.items():

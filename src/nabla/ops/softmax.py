@@ -1,5 +1,101 @@
-"""(to be filled)"""
+"""Softmax family: fused, numerically stable ``softmax`` and ``log_softmax``.
+
+Both subtract the maximum along ``dim`` before exponentiating, so logits of
+1000 neither overflow nor produce NaN. Their rules read only the output:
+  softmax:      vjp  y * (g - sum(g * y))        jvp  y * (t - sum(t * y))
+  log_softmax:  vjp  g - exp(y) * sum(g)         jvp  t - sum(exp(y) * t)
+(sums along ``dim``, keeping it).
+"""
 from __future__ import annotations
 
-__all__: list = []
-TENSOR_METHODS: dict = {}
+import warnings
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+def _shifted(xp, x, dim: int):
+    """``x - max(x, dim)``: every entry <= 0, so exp cannot overflow."""
+    axis = dim if x.ndim else None
+    return x - xp.max(x, axis=axis, keepdims=True)
+
+
+class Softmax(Function):
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x, dim):
+        self.dim = dim
+        if x.size == 0:
+            return x.copy()
+        e = self.xp.exp(_shifted(self.xp, x, dim))
+        return e / e.sum(axis=dim if x.ndim else None, keepdims=True)
+
+    def vjp(self, g):
+        y = self.out
+        return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
+
+    def jvp(self, t):
+        y = self.out
+        return y * (t - (t * y).sum(dim=self.dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x, dim):
+        self.dim = dim
+        if x.size == 0:
+            return x.copy()
+        s = _shifted(self.xp, x, dim)
+        return s - self.xp.log(self.xp.exp(s).sum(axis=dim if x.ndim else None, keepdims=True))
+
+    def vjp(self, g):
+        return g - self.out.exp() * g.sum(dim=self.dim, keepdim=True)
+
+    def jvp(self, t):
+        return t - (self.out.exp() * t).sum(dim=self.dim, keepdim=True)
+
+
+def _prepare(op: str, input: Tensor, dim, dtype) -> tuple[Tensor, int]:
+    """Cast to ``dtype``, check the input is floating, normalise ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating-point input, got dtype {input.dtype}; "
+                           f"pass dtype= or convert with .float()")
+    if dim is None:
+        # PyTorch's legacy implicit choice
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim= "
+                      f"(using dim={dim})", UserWarning, stacklevel=3)
+    n = max(input.ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension {dim} is out of range for a tensor of shape "
+                         f"{tuple(input.shape)} (expected to be in [{-n}, {n - 1}])")
+    return input, dim % n
+
+
+def softmax(input: Tensor, dim: int | None = -1, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``; same shape as ``input``."""
+    input, dim = _prepare("softmax", input, dim, dtype)
+    return Softmax.apply(input, dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = -1, dtype=None) -> Tensor:
+    """x - log(sum(exp(x))) along ``dim``, computed without overflow."""
+    input, dim = _prepare("log_softmax", input, dim, dtype)
+    return LogSoftmax.apply(input, dim=dim)
+
+
+def softmin(input: Tensor, dim: int | None = -1, dtype=None) -> Tensor:
+    """softmax(-input) along ``dim``."""
+    input, dim = _prepare("softmin", input, dim, dtype)
+    return Softmax.apply(-input, dim=dim)
+
+
+TENSOR_METHODS = {
+    "softmax": lambda self, dim=-1, dtype=None: softmax(self, dim, dtype),
+    "log_softmax": lambda self, dim=-1, dtype=None: log_softmax(self, dim, dtype),
+}
+
+__all__ = ["softmax", "log_softmax", "softmin"]
