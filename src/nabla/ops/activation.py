@@ -1,5 +1,404 @@
-"""(to be filled)"""
+"""Activation functions, with PyTorch's ``torch.nn.functional`` signatures.
+
+Each differentiable activation is a ``_Unary`` op: ``forward`` on arrays and
+``derivative`` = f'(x) in Tensor ops (so second derivatives are right), or a
+short composite of existing ops where that is just as stable. Piecewise-linear
+activations save a constant mask in ``forward`` instead of their input.
+
+Gradients at kinks follow PyTorch: ``relu``/``threshold`` pass nothing at the
+kink, ``hardtanh``/``relu6``/``hardsigmoid`` nothing at either bound,
+``leaky_relu`` the negative slope at 0, ``hardswish`` 0 at -3 and 1 at 3.
+
+``sigmoid`` and ``tanh`` live in ``elementwise`` (``nn.functional`` re-exports
+them).
+"""
 from __future__ import annotations
 
-__all__: list = []
-TENSOR_METHODS: dict = {}
+import math
+
+from ..tensor import Tensor
+from .elementwise import (_check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
+                          abs, clamp, erf, exp, sigmoid, tanh, where)
+
+_SQRT1_2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)  # the tanh approximation: tanh(k (x + c x^3))
+_GELU_C = 0.044715
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float_input(input, op: str) -> Tensor:
+    """``input``, which must be a floating-point Tensor (as PyTorch requires)."""
+    _check_tensor(input, op)
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {input.dtype}; "
+                        f"convert it with .float()")
+    return input
+
+
+# -- piecewise-linear activations (constant masks) ----------------------------------------
+class Relu(_Unary):
+    uses_inputs = False
+
+    def forward(self, x):
+        self.positive = x > 0
+        return self.xp.maximum(x, 0).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        return _mask(self.out, self.positive)
+
+
+class Hardtanh(_Unary):
+    """clamp(x, lo, hi) whose gradient is zero at the bounds (unlike ``clamp``)."""
+    uses_inputs = False
+
+    def forward(self, x, lo, hi):
+        self.inside = (x > lo) & (x < hi)
+        return self.xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        return _mask(self.out, self.inside)
+
+
+class LeakyRelu(_Unary):
+    uses_inputs = False
+
+    def forward(self, x, slope):
+        self.factor = self.xp.where(x > 0, 1.0, slope).astype(x.dtype, copy=False)
+        return x * self.factor
+
+    def derivative(self):
+        return _mask(self.out, self.factor)
+
+
+class Threshold(_Unary):
+    """x where x > threshold, else value."""
+    uses_inputs = False
+
+    def forward(self, x, threshold, value):
+        self.above = x > threshold
+        return self.xp.where(self.above, x, value).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        return _mask(self.out, self.above)
+
+
+class Hardshrink(_Unary):
+    """x where |x| > lambd, else 0."""
+    uses_inputs = False
+
+    def forward(self, x, lambd):
+        self.keep = (x > lambd) | (x < -lambd)
+        return self.xp.where(self.keep, x, 0).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        return _mask(self.out, self.keep)
+
+
+class Softshrink(Hardshrink):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+
+    def forward(self, x, lambd):
+        self.keep = (x > lambd) | (x < -lambd)
+        shrunk = x - self.xp.sign(x).astype(x.dtype, copy=False) * x.dtype.type(lambd)
+        return self.xp.where(self.keep, shrunk, 0).astype(x.dtype, copy=False)
+
+
+class Hardsigmoid(_Unary):
+    """relu6(x + 3) / 6."""
+    uses_inputs = False
+
+    def forward(self, x):
+        self.inside = (x > -3) & (x < 3)
+        return self.xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        return _mask(self.out, self.inside) * (1 / 6)
+
+
+class Hardswish(_Unary):
+    """x * relu6(x + 3) / 6."""
+
+    def forward(self, x):
+        # PyTorch's derivative: 0 up to -3, x/3 + 1/2 strictly between, 1 from 3 on
+        self.middle = (x > -3) & (x < 3)
+        self.upper = x >= 3
+        return (x * self.xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return where(Tensor._wrap(self.middle), x * (1 / 3) + 0.5, _mask(x, self.upper))
+
+
+# -- smooth activations ---------------------------------------------------------------------
+class Elu(_Unary):
+    """scale * (x if x > 0 else alpha * (exp(input_scale * x) - 1)): elu, selu and celu."""
+
+    def forward(self, x, alpha, scale, input_scale):
+        self.params = alpha, scale, input_scale
+        self.positive = x > 0
+        # expm1 of non-positive numbers only: the unused branch cannot overflow
+        negative = alpha * self.xp.expm1(self.xp.minimum(x, 0) * input_scale)
+        return (scale * self.xp.where(self.positive, x, negative)).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        alpha, scale, input_scale = self.params
+        x = self.inputs[0]
+        negative = (alpha * scale * input_scale) * exp(clamp(x, max=0) * input_scale)
+        return where(Tensor._wrap(self.positive), scale, negative)
+
+
+class Gelu(_Unary):
+    """x * Phi(x) (``approximate='none'``) or its tanh approximation."""
+
+    def forward(self, x, approximate):
+        self.approximate = approximate
+        xp = self.xp
+        if approximate == "tanh":
+            inner = _GELU_K * (x + _GELU_C * x * x * x)
+            out = 0.5 * x * (1 + xp.tanh(inner))
+        else:
+            from ..backend import scipy_special
+            out = 0.5 * x * (1 + scipy_special(xp).erf(x * _SQRT1_2))
+        return out.astype(x.dtype, copy=False)
+
+    def derivative(self):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            t = tanh(_GELU_K * (x + _GELU_C * x * x * x))
+            d_inner = _GELU_K * (1 + (3 * _GELU_C) * x * x)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+        cdf = 0.5 * (1 + erf(x * _SQRT1_2))
+        pdf = exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return cdf + x * pdf
+
+
+class Softplus(_Unary):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
+
+    def forward(self, x, beta, threshold):
+        self.beta = beta
+        bx = x * x.dtype.type(beta)
+        self.linear = bx > threshold
+        smooth = _softplus_array(self.xp, bx) / x.dtype.type(beta)
+        return self.xp.where(self.linear, x, smooth).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return where(Tensor._wrap(self.linear), 1.0, sigmoid(x * self.beta))
+
+
+class Silu(_Unary):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        return x * _sigmoid_array(self.xp, x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return s * (1 + x * (1 - s))
+
+
+class Mish(_Unary):
+    """x * tanh(softplus(x))."""
+
+    def forward(self, x):
+        return (x * self.xp.tanh(_softplus_array(self.xp, x))).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        x = self.inputs[0]
+        t = tanh(softplus(x))
+        return t + x * (1 - t * t) * sigmoid(x)
+
+
+class LogSigmoid(_Unary):
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+
+    def forward(self, x):
+        return -_softplus_array(self.xp, -x)
+
+    def derivative(self):
+        return sigmoid(-self.inputs[0])
+
+
+# -- wrappers ---------------------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), elementwise; any shape."""
+    if inplace:
+        return input._inplace(relu)
+    return Relu.apply(_check_tensor(input, "relu"))
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; zero gradient outside and at the bounds."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    if inplace:
+        return input._inplace(hardtanh, min_val, max_val)
+    return Hardtanh.apply(_check_tensor(input, "hardtanh"), lo=min_val, hi=max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    if inplace:
+        return input._inplace(relu6)
+    return Hardtanh.apply(_check_tensor(input, "relu6"), lo=0.0, hi=6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise."""
+    if inplace:
+        return input._inplace(leaky_relu, negative_slope)
+    return LeakyRelu.apply(_float_input(input, "leaky_relu"), slope=negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    if inplace:
+        return input._inplace(_threshold_fn, threshold, value)
+    return Threshold.apply(_check_tensor(input, "threshold"), threshold=threshold, value=value)
+
+
+def _threshold_fn(input: Tensor, threshold_: float, value: float) -> Tensor:
+    return threshold(input, threshold_, value)
+
+
+_threshold_fn.__name__ = "threshold"
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return input._inplace(_threshold_fn, threshold, value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return Hardshrink.apply(_float_input(input, "hardshrink"), lambd=lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd * sign(x) where |x| > lambd, else 0."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+    return Softshrink.apply(_float_input(input, "softshrink"), lambd=lambd)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    if inplace:
+        return input._inplace(hardsigmoid)
+    return Hardsigmoid.apply(_float_input(input, "hardsigmoid"))
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    if inplace:
+        return input._inplace(hardswish)
+    return Hardswish.apply(_float_input(input, "hardswish"))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    if inplace:
+        return input._inplace(elu, alpha)
+    return Elu.apply(_float_input(input, "elu"), alpha=alpha, scale=1.0, input_scale=1.0)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    if inplace:
+        return input._inplace(selu)
+    return Elu.apply(_float_input(input, "selu"), alpha=_SELU_ALPHA, scale=_SELU_SCALE,
+                     input_scale=1.0)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must be nonzero (it divides the input)")
+    if inplace:
+        return input._inplace(celu, alpha)
+    return Elu.apply(_float_input(input, "celu"), alpha=alpha, scale=1.0,
+                     input_scale=1.0 / alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` for the tanh form."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(_float_input(input, "gelu"), approximate=approximate)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta; linear (x) where beta x > threshold."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero")
+    return Softplus.apply(_float_input(input, "softplus"), beta=beta, threshold=threshold)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    if inplace:
+        return input._inplace(silu)
+    return Silu.apply(_float_input(input, "silu"))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    if inplace:
+        return input._inplace(mish)
+    return Mish.apply(_float_input(input, "mish"))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable for large |x|."""
+    return LogSigmoid.apply(_float_input(input, "logsigmoid"))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    x = _float_input(input, "softsign")
+    return x / (1 + abs(x))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    x = _float_input(input, "tanhshrink")
+    return x - tanh(x)
+
+
+TENSOR_METHODS = {"relu": relu, "relu_": relu_, "hardshrink": hardshrink}
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
+    "celu", "celu_", "gelu", "softplus", "silu", "mish", "hardtanh", "hardtanh_",
+    "hardsigmoid", "hardswish", "logsigmoid", "softsign", "tanhshrink", "threshold",
+    "threshold_", "hardshrink", "softshrink",
+]

@@ -3,25 +3,87 @@
 Binary ops broadcast; their vjp may return cotangents of the broadcast shape
 (the engine unbroadcasts). A unary op with derivative f'(x) writes it once in
 ``derivative`` and inherits ``vjp = g * f'`` and ``jvp = t * f'``.
+
+Type promotion follows PyTorch across categories and NumPy within one: a float
+operand wins over an integer or bool one and keeps its own dtype
+(``int64 + float32 -> float32``); two floats (or two integers) promote as in
+NumPy (``float32 + float64 -> float64``). Python numbers take the tensor's
+dtype (a Python float next to an integer tensor takes the default float dtype).
+Math functions of integer tensors (``sqrt``, ``exp``, ``sigmoid``, ...) compute
+in the default float dtype, as in PyTorch.
 """
 from __future__ import annotations
 
 import math
+import numbers
+
+import numpy as np
 
 from ..autograd.function import Function
-from ..backend import scipy_special
-from ..tensor import Tensor, lift
+from ..backend import get_array_module, get_default_dtype, scipy_special
+from ..tensor import _NDARRAY_TYPES, Tensor, lift
 
 
+# -- helpers -----------------------------------------------------------------------
 def _pair(a, b) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors; Python numbers take the tensor operand's dtype."""
+    """Both operands as Tensors of a common category (see the module docstring)."""
     if isinstance(a, Tensor):
-        return a, lift(b, a)
-    if isinstance(b, Tensor):
-        return lift(a, b), b
-    from .creation import tensor
-    a = tensor(a)
-    return a, lift(b, a)
+        b = lift(b, a)
+    elif isinstance(b, Tensor):
+        a = lift(a, b)
+    else:
+        from .creation import tensor
+        a = tensor(a)
+        b = lift(b, a)
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka != kb:
+        # across categories the float operand decides the dtype, as in PyTorch
+        # (NumPy would widen int64 + float32 to float64)
+        if ka == "f":
+            b = b.to(a.dtype)
+        elif kb == "f":
+            a = a.to(b.dtype)
+    return a, b
+
+
+def _check_broadcast(op: str, *shapes) -> None:
+    """Raise a readable error when ``shapes`` do not broadcast together."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        ndim = max(len(s) for s in shapes)
+        for d in range(1, ndim + 1):
+            sizes = [s[-d] for s in shapes if len(s) >= d and s[-d] != 1]
+            if len(set(sizes)) > 1:
+                sizes_text = " vs ".join(str(n) for n in sizes)
+                break
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise RuntimeError(f"{op}: shapes {listed} cannot be broadcast together "
+                           f"(dimension {-d}: {sizes_text})") from None
+
+
+def _apply(cls, op: str, *tensors, **params) -> Tensor:
+    """``cls.apply`` with NumPy's broadcast errors replaced by a readable one."""
+    try:
+        return cls.apply(*tensors, **params)
+    except ValueError:
+        _check_broadcast(op, *(t.shape for t in tensors))
+        raise
+
+
+def _to_float(input, op: str) -> Tensor:
+    """``input`` as a floating tensor: integer and bool tensors take the default dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        return input.to(get_default_dtype())
+    return input
+
+
+def _check_tensor(input, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input
 
 
 def _add_tangents(x, y):
@@ -35,6 +97,22 @@ def _add_tangents(x, y):
 def _mask(x: Tensor, array) -> Tensor:
     """A constant (no-gradient) tensor of ``array`` cast to ``x``'s dtype."""
     return Tensor._wrap(array.astype(x.dtype, copy=False))
+
+
+def _zeros(like: Tensor) -> Tensor:
+    """A constant tensor of zeros with ``like``'s shape, dtype and device."""
+    return Tensor._wrap(get_array_module(like.data).zeros_like(like.data))
+
+
+def _sigmoid_array(xp, x):
+    """Logistic function on an array, exp of non-positive numbers only (no overflow)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _softplus_array(xp, x):
+    """log(1 + exp(x)) without overflow for large x nor loss for very negative x."""
+    return (xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
 
 
 # -- arithmetic -------------------------------------------------------------------
@@ -58,7 +136,7 @@ class Sub(Function):
         return a - b
 
     def vjp(self, g):
-        return g, -g if self.needs_input_grad[1] else None
+        return g, (-g if self.needs_input_grad[1] else None)
 
     def jvp(self, ta, tb):
         return _add_tangents(ta, None if tb is None else -tb)
@@ -81,7 +159,7 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a, b):
         if a.dtype.kind in "iub" and b.dtype.kind in "iub":
-            from ..backend import get_default_dtype
+            # true division of integers gives the default float dtype, as in PyTorch
             return self.xp.true_divide(a, b, dtype=get_default_dtype())
         return a / b
 
@@ -104,13 +182,16 @@ class Pow(Function):
 
     def _da(self):
         a, b = self.inputs
-        return b * a ** (b - 1)
+        # b * a**(b-1), but exactly 0 where b == 0: otherwise 0 * a**-1 is NaN at
+        # a == 0 (this is what makes x**1 twice differentiable at 0, as in PyTorch)
+        return where(b == 0, 0.0, b * a ** (b - 1))
 
     def _db(self):
         a, b = self.inputs
-        # a**b * log(a), defined as 0 where a == 0 (the limit for b > 0)
-        safe = where(a == 0, 1.0, a)
-        return where(a == 0, 0.0, a ** b * log(safe))
+        # a**b * log(a), defined as 0 where a == 0 and b >= 0 (the limit)
+        at_zero = logical_and(a == 0, b >= 0)
+        safe = where(at_zero, 1.0, a)
+        return where(at_zero, 0.0, a ** b * log(safe))
 
     def vjp(self, g):
         need_a, need_b = self.needs_input_grad
@@ -123,14 +204,21 @@ class Pow(Function):
 
 class Maximum(Function):
     """max(a, b); at ties the gradient is split evenly, as in PyTorch."""
+    uses_inputs = False
 
     def forward(self, a, b):
-        self.wa = (a > b) + 0.5 * (a == b)
-        return self.xp.maximum(a, b)
+        out = self.xp.maximum(a, b)
+        self.wa = self._weight(a, b, out.dtype)
+        return out
+
+    def _weight(self, a, b, dtype):
+        """How much of the gradient goes to ``a``: 1, 0, or 0.5 at ties."""
+        return ((a > b) + 0.5 * (a == b)).astype(dtype if dtype.kind == "f" else np.float32)
 
     def vjp(self, g):
         wa = _mask(g, self.wa)
-        return g * wa, g * (1 - wa)
+        need_a, need_b = self.needs_input_grad
+        return (g * wa if need_a else None), (g * (1 - wa) if need_b else None)
 
     def jvp(self, ta, tb):
         wa = _mask(self.out, self.wa)
@@ -139,8 +227,9 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     def forward(self, a, b):
-        self.wa = (a < b) + 0.5 * (a == b)
-        return self.xp.minimum(a, b)
+        out = self.xp.minimum(a, b)
+        self.wa = self._weight(b, a, out.dtype)
+        return out
 
 
 class Where(Function):
@@ -153,13 +242,102 @@ class Where(Function):
 
     def vjp(self, g):
         c = Tensor._wrap(self.cond)
-        zero = g.new_zeros(())
-        return where(c, g, zero), where(c, zero, g)
+        zero = _zeros(g)
+        need_a, need_b = self.needs_input_grad
+        return (where(c, g, zero) if need_a else None), (where(c, zero, g) if need_b else None)
 
     def jvp(self, ta, tb):
         c = Tensor._wrap(self.cond)
         zero = self.out.new_zeros(())
         return where(c, zero if ta is None else ta, zero if tb is None else tb)
+
+
+class Atan2(Function):
+    """atan2(a, b): the angle of the point (b, a)."""
+
+    def forward(self, a, b):
+        return self.xp.arctan2(a, b)
+
+    def _partials(self):
+        a, b = self.inputs
+        r2 = a * a + b * b
+        return b / r2, -a / r2
+
+    def vjp(self, g):
+        da, db = self._partials()
+        need_a, need_b = self.needs_input_grad
+        return (g * da if need_a else None), (g * db if need_b else None)
+
+    def jvp(self, ta, tb):
+        da, db = self._partials()
+        return _add_tangents(None if ta is None else ta * da, None if tb is None else tb * db)
+
+
+class Hypot(Function):
+    """sqrt(a**2 + b**2) without intermediate overflow."""
+    uses_output = True
+
+    def forward(self, a, b):
+        return self.xp.hypot(a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (g * a / self.out if need_a else None), (g * b / self.out if need_b else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _add_tangents(None if ta is None else ta * a / self.out,
+                             None if tb is None else tb * b / self.out)
+
+
+class LogAddExp(Function):
+    """log(exp(a) + exp(b)), stable for large |a|, |b|."""
+    uses_output = True
+
+    def forward(self, a, b):
+        return self.xp.logaddexp(a, b)
+
+    def vjp(self, g):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        # exp(a - out) <= 1: the softmax weight of a, never overflows
+        return ((g * exp(a - self.out) if need_a else None),
+                (g * exp(b - self.out) if need_b else None))
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _add_tangents(None if ta is None else ta * exp(a - self.out),
+                             None if tb is None else tb * exp(b - self.out))
+
+
+class Remainder(Function):
+    """Python's ``a % b`` (the sign of the divisor); d/db = -floor(a / b)."""
+
+    def forward(self, a, b):
+        return self.xp.remainder(a, b)
+
+    def _db(self):
+        a, b = self.inputs
+        return -floor(a / b)
+
+    def vjp(self, g):
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (g * self._db() if need_b else None)
+
+    def jvp(self, ta, tb):
+        return _add_tangents(ta, None if tb is None else tb * self._db())
+
+
+class Fmod(Remainder):
+    """C's ``fmod`` (the sign of the dividend); d/db = -trunc(a / b)."""
+
+    def forward(self, a, b):
+        return self.xp.fmod(a, b)
+
+    def _db(self):
+        a, b = self.inputs
+        return -trunc(a / b)
 
 
 # -- unary ops ---------------------------------------------------------------------
@@ -197,11 +375,20 @@ class Abs(_Unary):
         return sign(self.inputs[0])
 
 
-class Sign(Function):
-    differentiable = False
+class Step(Function):
+    """A piecewise-constant op (sign, floor, round, ...): its derivative is zero
+    almost everywhere. As in PyTorch, the output still joins the graph, so
+    gradients flow through it (as zeros) rather than stop with an error."""
+    uses_inputs = False
 
-    def forward(self, x):
-        return self.xp.sign(x)
+    def forward(self, x, ufunc, kwargs):
+        return getattr(self.xp, ufunc)(x, **kwargs)
+
+    def vjp(self, g):
+        return _zeros(g)
+
+    def jvp(self, t):
+        return _zeros(t)
 
 
 class Exp(_Unary):
@@ -251,13 +438,15 @@ class Sqrt(_Unary):
 
 
 class Rsqrt(_Unary):
-    uses_output = True
+    uses_inputs, uses_output = False, True
 
     def forward(self, x):
         return 1 / self.xp.sqrt(x)
 
     def derivative(self):
-        return -0.5 * self.out / self.inputs[0]
+        # d/dx x**-0.5 = -0.5 x**-1.5 = -0.5 out**3
+        out = self.out
+        return -0.5 * out * out * out
 
 
 class Sin(_Unary):
@@ -286,6 +475,76 @@ class Tan(_Unary):
         return 1 + self.out * self.out
 
 
+class Sinh(_Unary):
+    def forward(self, x):
+        return self.xp.sinh(x)
+
+    def derivative(self):
+        return cosh(self.inputs[0])
+
+
+class Cosh(_Unary):
+    def forward(self, x):
+        return self.xp.cosh(x)
+
+    def derivative(self):
+        return sinh(self.inputs[0])
+
+
+class Asin(_Unary):
+    def forward(self, x):
+        return self.xp.arcsin(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return rsqrt(1 - x * x)
+
+
+class Acos(_Unary):
+    def forward(self, x):
+        return self.xp.arccos(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return -rsqrt(1 - x * x)
+
+
+class Atan(_Unary):
+    def forward(self, x):
+        return self.xp.arctan(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return 1 / (1 + x * x)
+
+
+class Asinh(_Unary):
+    def forward(self, x):
+        return self.xp.arcsinh(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return rsqrt(x * x + 1)
+
+
+class Acosh(_Unary):
+    def forward(self, x):
+        return self.xp.arccosh(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return rsqrt(x * x - 1)
+
+
+class Atanh(_Unary):
+    def forward(self, x):
+        return self.xp.arctanh(x)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return 1 / (1 - x * x)
+
+
 class Tanh(_Unary):
     uses_inputs, uses_output = False, True
 
@@ -300,9 +559,7 @@ class Sigmoid(_Unary):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        # exp of a non-positive number only: no overflow for large |x|
-        e = self.xp.exp(-self.xp.abs(x))
-        return self.xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return _sigmoid_array(self.xp, x)
 
     def derivative(self):
         s = self.out
@@ -318,8 +575,30 @@ class Erf(_Unary):
         return (2 / math.sqrt(math.pi)) * exp(-x * x)
 
 
+class Erfc(_Unary):
+    def forward(self, x):
+        return scipy_special(self.xp).erfc(x).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        x = self.inputs[0]
+        return (-2 / math.sqrt(math.pi)) * exp(-x * x)
+
+
+class Erfinv(_Unary):
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return scipy_special(self.xp).erfinv(x).astype(x.dtype, copy=False)
+
+    def derivative(self):
+        # the inverse function's derivative: 1 / erf'(out)
+        y = self.out
+        return (math.sqrt(math.pi) / 2) * exp(y * y)
+
+
 class Clamp(_Unary):
-    """clamp(x, min, max); the gradient passes where min <= x <= max."""
+    """clamp(x, min, max) with number bounds; the gradient passes where min <= x <= max."""
+    uses_inputs = False
 
     def forward(self, x, lo, hi):
         self.pass_mask = self.xp.ones(x.shape, dtype=bool)
@@ -334,83 +613,192 @@ class Clamp(_Unary):
 
 
 class NoGrad(Function):
-    """A function of arrays with no derivative (comparisons, logical ops, isnan, ...)."""
+    """A function of arrays with no derivative (comparisons, logical ops, isnan, ...).
+
+    ``fn`` is the name of an array-module function (looked up on NumPy or CuPy)
+    or a callable of the arrays.
+    """
     differentiable = False
 
     def forward(self, *arrays, fn):
+        if isinstance(fn, str):
+            return getattr(self.xp, fn)(*arrays)
         return fn(*arrays)
 
 
-# -- wrappers ---------------------------------------------------------------------
+# -- wrappers: arithmetic ---------------------------------------------------------------
 def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other``, broadcasting."""
     a, b = _pair(input, other)
     if alpha != 1:
         b = b * alpha
-    return Add.apply(a, b)
+    return _apply(Add, "add", a, b)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other``, broadcasting."""
     a, b = _pair(input, other)
+    if a.dtype.kind == "b" and b.dtype.kind == "b":
+        raise TypeError("sub: subtraction of two bool tensors is not supported; use "
+                        "logical_xor() or ~ instead")
     if alpha != 1:
         b = b * alpha
-    return Sub.apply(a, b)
+    return _apply(Sub, "sub", a, b)
 
 
 def mul(input, other) -> Tensor:
-    return Mul.apply(*_pair(input, other))
+    """``input * other``, broadcasting."""
+    return _apply(Mul, "mul", *_pair(input, other))
 
 
 def div(input, other, *, rounding_mode=None) -> Tensor:
+    """``input / other`` (true division: integers give floats), or rounded with
+    ``rounding_mode='floor'`` / ``'trunc'``."""
     a, b = _pair(input, other)
     if rounding_mode is None:
-        return Div.apply(a, b)
+        return _apply(Div, "div", a, b)
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
-        return _nograd(lambda x, y: _trunc_div(x, y), a, b)
+        _check_int_division(a, b, "div")
+        return _nograd(_trunc_div, a, b, op="div")
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
 def _trunc_div(x, y):
-    from ..backend import get_array_module
+    """Quotient rounded toward zero, exact for integers."""
     xp = get_array_module(x)
-    q = x / y
-    return xp.trunc(q).astype(xp.result_type(x, y), copy=False)
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+        q = xp.floor_divide(x, y)
+        # floor and trunc differ by one where the signs differ and the division is inexact
+        return q + ((q < 0) & (xp.remainder(x, y) != 0))
+    return xp.trunc(x / y)
+
+
+def _check_int_division(a: Tensor, b: Tensor, op: str) -> None:
+    """Integer division by zero is an error (NumPy would silently give 0)."""
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub" and not bool(b.data.all()):
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+
+
+def floor_divide(input, other) -> Tensor:
+    """``input // other``: the quotient rounded down (no gradient)."""
+    a, b = _pair(input, other)
+    _check_int_division(a, b, "floor_divide")
+    return _nograd("floor_divide", a, b, op="floor_divide")
+
+
+def remainder(input, other) -> Tensor:
+    """``input % other`` with the sign of ``other`` (Python's ``%``)."""
+    a, b = _pair(input, other)
+    _check_int_division(a, b, "remainder")
+    return _apply(Remainder, "remainder", a, b)
+
+
+def fmod(input, other) -> Tensor:
+    """C's ``fmod``: the remainder with the sign of ``input``."""
+    a, b = _pair(input, other)
+    _check_int_division(a, b, "fmod")
+    return _apply(Fmod, "fmod", a, b)
 
 
 def pow(input, exponent) -> Tensor:
-    return Pow.apply(*_pair(input, exponent))
+    """``input ** exponent``, broadcasting."""
+    a, b = _pair(input, exponent)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and bool((b.data < 0).any()):
+        raise RuntimeError("pow: integers to negative integer powers are not allowed; "
+                           "convert the base to float first")
+    return _apply(Pow, "pow", a, b)
 
 
 def maximum(input, other) -> Tensor:
-    return Maximum.apply(*_pair(input, other))
+    """Elementwise max; at ties each input receives half the gradient."""
+    return _apply(Maximum, "maximum", *_pair(input, other))
 
 
 def minimum(input, other) -> Tensor:
-    return Minimum.apply(*_pair(input, other))
+    """Elementwise min; at ties each input receives half the gradient."""
+    return _apply(Minimum, "minimum", *_pair(input, other))
+
+
+def atan2(input, other) -> Tensor:
+    """Angle of the point ``(other, input)`` in radians, in [-pi, pi]."""
+    a, b = _pair(input, other)
+    return _apply(Atan2, "atan2", _to_float(a, "atan2"), _to_float(b, "atan2"))
+
+
+def hypot(input, other) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow."""
+    return _apply(Hypot, "hypot", *_pair(input, other))
+
+
+def logaddexp(input, other) -> Tensor:
+    """``log(exp(input) + exp(other))``, stable."""
+    a, b = _pair(input, other)
+    return _apply(LogAddExp, "logaddexp", _to_float(a, "logaddexp"), _to_float(b, "logaddexp"))
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, 0 where ``input == 0`` (unless ``other`` is NaN)."""
+    x, y = _pair(input, other)
+    x, y = _to_float(x, "xlogy"), _to_float(y, "xlogy")
+    zero_x = logical_and(x == 0, logical_not(isnan(y)))
+    # log of a safe value where the result is 0 anyway, so no NaN leaks into the gradient
+    return where(zero_x, 0.0, x * log(where(zero_x, 1.0, y)))
+
+
+def lerp(input, end, weight) -> Tensor:
+    """``input + weight * (end - input)``."""
+    a, b = _pair(input, end)
+    return a + weight * (b - a)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else value * prod)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    quot = tensor1 / tensor2
+    return input + (quot if value == 1 else value * quot)
 
 
 def where(condition, input, other) -> Tensor:
-    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (broadcasting)."""
     a, b = _pair(input, other)
     cond = condition.data if isinstance(condition, Tensor) else condition
-    from ..backend import get_array_module
     cond = get_array_module(a.data).asarray(cond)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    return Where.apply(a, b, cond=cond)
+    try:
+        return Where.apply(a, b, cond=cond)
+    except ValueError:
+        _check_broadcast("where", cond.shape, a.shape, b.shape)
+        raise
 
 
 def clamp(input, min=None, max=None) -> Tensor:
+    """Limit ``input`` to [min, max]; the gradient passes where min <= input <= max.
+
+    ``min`` and ``max`` are numbers or (broadcasting) tensors; where ``min > max``
+    the result is ``max``, as in PyTorch.
+    """
+    _check_tensor(input, "clamp")
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # select with where: the gradient goes to x inside the bounds (ties included)
+        # and to the bound that was selected, as in PyTorch
         out = input
         if min is not None:
-            out = maximum(out, min)
+            out = where(out < min, min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(out > max, max, out)
         return out
+    if input.dtype.kind != "f" and any(isinstance(v, float) for v in (min, max)):
+        input = input.to(get_default_dtype())  # an integer tensor with float bounds
     return Clamp.apply(input, lo=min, hi=max)
 
 
@@ -422,29 +810,56 @@ def clamp_max(input, max) -> Tensor:
     return clamp(input, max=max)
 
 
-def _unary(cls):
-    def op(input: Tensor) -> Tensor:
-        return cls.apply(input)
-    op.__name__ = op.__qualname__ = cls.__name__.lower()
-    op.__doc__ = f"Elementwise {cls.__name__.lower()}."
+# -- wrappers: unary ----------------------------------------------------------------
+def _unary(cls, name: str, floating: bool = True):
+    """The wrapper of a one-input op; ``floating`` ops compute integers as floats."""
+    if floating:
+        def op(input: Tensor) -> Tensor:
+            return cls.apply(_to_float(input, name))
+    else:
+        def op(input: Tensor) -> Tensor:
+            return cls.apply(_check_tensor(input, name))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name}; same shape as the input."
     return op
 
 
-neg = negative = _unary(Neg)
-abs = _unary(Abs)
-sign = _unary(Sign)
-exp = _unary(Exp)
-log = _unary(Log)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tan = _unary(Tan)
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-erf = _unary(Erf)
+abs = _unary(Abs, "abs", floating=False)
+exp = _unary(Exp, "exp")
+log = _unary(Log, "log")
+log1p = _unary(Log1p, "log1p")
+expm1 = _unary(Expm1, "expm1")
+sqrt = _unary(Sqrt, "sqrt")
+rsqrt = _unary(Rsqrt, "rsqrt")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+tan = _unary(Tan, "tan")
+sinh = _unary(Sinh, "sinh")
+cosh = _unary(Cosh, "cosh")
+asin = arcsin = _unary(Asin, "asin")
+acos = arccos = _unary(Acos, "acos")
+atan = arctan = _unary(Atan, "atan")
+asinh = arcsinh = _unary(Asinh, "asinh")
+acosh = arccosh = _unary(Acosh, "acosh")
+atanh = arctanh = _unary(Atanh, "atanh")
+tanh = _unary(Tanh, "tanh")
+sigmoid = _unary(Sigmoid, "sigmoid")
+erf = _unary(Erf, "erf")
+erfc = _unary(Erfc, "erfc")
+erfinv = _unary(Erfinv, "erfinv")
+arctan2 = atan2
+
+
+def neg(input: Tensor) -> Tensor:
+    """``-input``."""
+    _check_tensor(input, "neg")
+    if input.dtype.kind == "b":
+        raise TypeError("neg: negation of a bool tensor is not supported; use "
+                        "logical_not() or ~ instead")
+    return Neg.apply(input)
+
+
+negative = neg
 
 
 def square(input: Tensor) -> Tensor:
@@ -464,20 +879,59 @@ def log10(input: Tensor) -> Tensor:
 
 
 def exp2(input: Tensor) -> Tensor:
-    return exp(input * math.log(2))
+    return exp(_to_float(input, "exp2") * math.log(2))
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to [eps, 1 - eps]."""
+    p = _to_float(input, "logit")
+    if eps is not None:
+        p = clamp(p, eps, 1 - eps)
+    return log(p) - log1p(-p)
+
+
+def frac(input: Tensor) -> Tensor:
+    """The fractional part ``input - trunc(input)`` (sign of ``input``); gradient 1."""
+    return input - trunc(input)
+
+
+def _step(name: str, ufunc: str):
+    def op(input: Tensor) -> Tensor:
+        _check_tensor(input, name)
+        if name != "sign" and input.dtype.kind in "iub":
+            return input.clone()  # integers are already whole
+        return Step.apply(input, ufunc=ufunc, kwargs={})
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name}; its gradient is zero (almost everywhere)."
+    return op
+
+
+sign = _step("sign", "sign")
+floor = _step("floor", "floor")
+ceil = _step("ceil", "ceil")
+trunc = fix = _step("trunc", "trunc")
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even (to ``decimals`` places); its gradient is zero."""
+    _check_tensor(input, "round")
+    if input.dtype.kind in "iub" and decimals >= 0:
+        return input.clone()
+    return Step.apply(input, ufunc="round", kwargs={"decimals": decimals})
 
 
 # -- no-gradient ops -----------------------------------------------------------------
-def _nograd(fn, *tensors) -> Tensor:
-    return NoGrad.apply(*tensors, fn=fn)
+def _nograd(fn, *tensors, op: str | None = None) -> Tensor:
+    """``fn`` (an array-module function name or a callable of arrays) without gradient."""
+    return _apply(NoGrad, op or str(getattr(fn, "__name__", fn)), *tensors, fn=fn)
 
 
-def _comparison(name, ufunc_name):
+def _comparison(name: str, ufunc: str):
     def op(input, other) -> Tensor:
         a, b = _pair(input, other)
-        from ..backend import get_array_module
-        return _nograd(getattr(get_array_module(a.data), ufunc_name), a, b)
+        return _nograd(ufunc, a, b, op=name)
     op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name} as a bool tensor (no gradient), broadcasting."
     return op
 
 
@@ -490,65 +944,84 @@ ge = _comparison("ge", "greater_equal")
 logical_and = _comparison("logical_and", "logical_and")
 logical_or = _comparison("logical_or", "logical_or")
 logical_xor = _comparison("logical_xor", "logical_xor")
-bitwise_and = _comparison("bitwise_and", "bitwise_and")
-bitwise_or = _comparison("bitwise_or", "bitwise_or")
-bitwise_xor = _comparison("bitwise_xor", "bitwise_xor")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def _elementwise_nograd(name, ufunc_name):
-    def op(input: Tensor) -> Tensor:
-        from ..backend import get_array_module
-        return _nograd(getattr(get_array_module(input.data), ufunc_name), input)
+def _check_integral(op: str, *tensors) -> None:
+    for t in tensors:
+        if t.dtype.kind not in "iub":
+            raise TypeError(f"{op}: expected integer or bool tensors, got dtype {t.dtype}")
+
+
+def _bitwise(name: str, ufunc: str):
+    def op(input, other) -> Tensor:
+        a, b = _pair(input, other)
+        _check_integral(name, a, b)
+        return _nograd(ufunc, a, b, op=name)
     op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name} of integer or bool tensors, broadcasting."
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input`` for integer or bool tensors."""
+    _check_integral("bitwise_not", _check_tensor(input, "bitwise_not"))
+    return NoGrad.apply(input, fn="invert")
+
+
+def _elementwise_nograd(name: str, ufunc: str):
+    def op(input: Tensor) -> Tensor:
+        return NoGrad.apply(_check_tensor(input, name), fn=ufunc)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name} as a tensor without gradient."
     return op
 
 
 logical_not = _elementwise_nograd("logical_not", "logical_not")
-bitwise_not = _elementwise_nograd("bitwise_not", "invert")
 isnan = _elementwise_nograd("isnan", "isnan")
 isinf = _elementwise_nograd("isinf", "isinf")
 isfinite = _elementwise_nograd("isfinite", "isfinite")
-floor = _elementwise_nograd("floor", "floor")
-ceil = _elementwise_nograd("ceil", "ceil")
-round = _elementwise_nograd("round", "round")
-trunc = _elementwise_nograd("trunc", "trunc")
-
-
-def floor_divide(input, other) -> Tensor:
-    from ..backend import get_array_module
-    a, b = _pair(input, other)
-    return _nograd(get_array_module(a.data).floor_divide, a, b)
-
-
-def remainder(input, other) -> Tensor:
-    """``input - floor(input / other) * other``; differentiable in ``input``."""
-    a, b = _pair(input, other)
-    return a - floor_divide(a, b) * b
+signbit = _elementwise_nograd("signbit", "signbit")
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both tensors have the same shape and elements."""
     return input.shape == other.shape and bool(eq(input, other).data.all())
 
 
 def allclose(input: Tensor, other: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    from ..backend import get_array_module
-    xp = get_array_module(input.data)
-    return bool(xp.allclose(input.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
 
 
 def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
-    from ..backend import get_array_module
+    """``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
     a, b = _pair(input, other)
     xp = get_array_module(a.data)
-    return _nograd(lambda x, y: xp.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), a, b)
+    return _nograd(lambda x, y: xp.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan),
+                   a, b, op="isclose")
 
 
 # -- Tensor operators and methods ---------------------------------------------------
-def _r(fn):
-    def reflected(self, other):
-        return fn(other, self)
-    return reflected
+#: what a binary operator accepts as its other operand (anything else: NotImplemented)
+_OPERANDS = (Tensor, numbers.Number, np.generic, list, tuple) + _NDARRAY_TYPES
+
+
+def _operator(fn, reflected: bool = False):
+    """``fn`` as a binary dunder: NotImplemented for foreign operands, so that
+    ``x == None`` is False and ``x + "a"`` raises Python's usual TypeError."""
+    if reflected:
+        def method(self, other):
+            return fn(other, self) if isinstance(other, _OPERANDS) else NotImplemented
+    else:
+        def method(self, other):
+            return fn(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+    method.__name__ = method.__qualname__ = fn.__name__
+    return method
 
 
 def _matmul(a, b):
@@ -556,54 +1029,88 @@ def _matmul(a, b):
     return matmul(a, b)
 
 
+_matmul.__name__ = "matmul"
+
+
 TENSOR_METHODS = {
-    "__add__": add, "__radd__": _r(add), "__sub__": sub, "__rsub__": _r(sub),
-    "__mul__": mul, "__rmul__": _r(mul), "__truediv__": div, "__rtruediv__": _r(div),
-    "__pow__": pow, "__rpow__": _r(pow), "__neg__": neg, "__abs__": abs,
-    "__matmul__": _matmul, "__rmatmul__": _r(_matmul),
-    "__floordiv__": floor_divide, "__rfloordiv__": _r(floor_divide),
-    "__mod__": remainder, "__rmod__": _r(remainder),
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor,
-    "__invert__": bitwise_not,
+    "__add__": _operator(add), "__radd__": _operator(add, True),
+    "__sub__": _operator(sub), "__rsub__": _operator(sub, True),
+    "__mul__": _operator(mul), "__rmul__": _operator(mul, True),
+    "__truediv__": _operator(div), "__rtruediv__": _operator(div, True),
+    "__pow__": _operator(pow), "__rpow__": _operator(pow, True),
+    "__matmul__": _operator(_matmul), "__rmatmul__": _operator(_matmul, True),
+    "__floordiv__": _operator(floor_divide), "__rfloordiv__": _operator(floor_divide, True),
+    "__mod__": _operator(remainder), "__rmod__": _operator(remainder, True),
+    "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt),
+    "__le__": _operator(le), "__gt__": _operator(gt), "__ge__": _operator(ge),
+    "__and__": _operator(bitwise_and), "__rand__": _operator(bitwise_and, True),
+    "__or__": _operator(bitwise_or), "__ror__": _operator(bitwise_or, True),
+    "__xor__": _operator(bitwise_xor), "__rxor__": _operator(bitwise_xor, True),
+    "__neg__": neg, "__abs__": abs, "__invert__": bitwise_not,
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg, "abs": abs,
     "sign": sign, "exp": exp, "log": log, "log1p": log1p, "expm1": expm1, "sqrt": sqrt,
     "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan, "tanh": tanh, "sigmoid": sigmoid,
-    "erf": erf, "maximum": maximum, "minimum": minimum, "clamp": clamp, "clip": clamp,
-    "clamp_min": clamp_min, "clamp_max": clamp_max, "square": square,
-    "reciprocal": reciprocal, "log2": log2, "log10": log10, "exp2": exp2,
+    "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "asinh": asinh,
+    "acosh": acosh, "atanh": atanh, "arcsin": asin, "arccos": acos, "arctan": atan,
+    "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh, "atan2": atan2, "arctan2": atan2,
+    "hypot": hypot, "logaddexp": logaddexp, "xlogy": xlogy, "lerp": lerp,
+    "addcmul": addcmul, "addcdiv": addcdiv, "fmod": fmod, "frac": frac, "logit": logit,
+    "erf": erf, "erfc": erfc, "erfinv": erfinv, "maximum": maximum, "minimum": minimum,
+    "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "square": square, "reciprocal": reciprocal, "log2": log2, "log10": log10, "exp2": exp2,
     "where": lambda self, condition, other: where(condition, self, other),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
+    "greater_equal": ge, "less_equal": le, "not_equal": ne,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
-    "logical_not": logical_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
-    "floor": floor, "ceil": ceil, "round": round, "trunc": trunc,
+    "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "signbit": signbit,
+    "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "fix": trunc,
     "floor_divide": floor_divide, "remainder": remainder, "equal": equal,
     "allclose": allclose, "isclose": isclose,
 }
 
-# in-place variants: x.add_(y) == x.copy of add(x, y) written back (see Tensor._inplace)
+
+def _inplace_method(fn):
+    def method(self, *args, **kwargs):
+        return self._inplace(fn, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
+
+
+# in-place variants: x.add_(y) writes add(x, y) back into x (see Tensor._inplace)
 for _name in ("add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin",
-              "cos", "tanh", "sigmoid", "clamp", "clamp_min", "clamp_max", "maximum",
-              "minimum", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
-              "log1p", "expm1", "rsqrt", "remainder"):
-    TENSOR_METHODS[_name + "_"] = (lambda fn: lambda self, *a, **k: self._inplace(fn, *a, **k))(
-        TENSOR_METHODS[_name])
+              "cos", "tan", "tanh", "sigmoid", "clamp", "clip", "clamp_min", "clamp_max",
+              "maximum", "minimum", "sign", "floor", "ceil", "round", "trunc", "reciprocal",
+              "square", "log1p", "expm1", "rsqrt", "remainder", "fmod", "frac", "erf",
+              "lerp", "addcmul", "addcdiv", "atan2", "hypot", "logit", "floor_divide",
+              "log2", "log10", "exp2", "sinh", "cosh", "asin", "acos", "atan", "xlogy"):
+    TENSOR_METHODS[_name + "_"] = _inplace_method(TENSOR_METHODS[_name])
 TENSOR_METHODS["__iadd__"] = TENSOR_METHODS["add_"]
 TENSOR_METHODS["__isub__"] = TENSOR_METHODS["sub_"]
 TENSOR_METHODS["__imul__"] = TENSOR_METHODS["mul_"]
 TENSOR_METHODS["__itruediv__"] = TENSOR_METHODS["div_"]
+TENSOR_METHODS["__ipow__"] = TENSOR_METHODS["pow_"]
+TENSOR_METHODS["__ifloordiv__"] = TENSOR_METHODS["floor_divide_"]
+TENSOR_METHODS["__imod__"] = TENSOR_METHODS["remainder_"]
 
-__all__ = [
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clamp", "clamp_min",
-    "clamp_max", "neg", "negative", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt",
-    "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "erf", "square", "reciprocal", "log2",
-    "log10", "exp2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
-    "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf", "isfinite",
-    "floor", "ceil", "round", "trunc", "floor_divide", "remainder", "equal", "allclose",
-    "isclose", "subtract", "multiply", "divide", "true_divide",
-]
 true_divide = divide = div
 subtract = sub
 multiply = mul
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "clamp", "clamp_min",
+    "clamp_max", "clip", "neg", "negative", "abs", "sign", "exp", "log", "log1p", "expm1",
+    "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "erf", "erfc", "erfinv",
+    "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos",
+    "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "logaddexp",
+    "xlogy", "lerp", "addcmul", "addcdiv", "fmod", "frac", "logit", "square", "reciprocal",
+    "log2", "log10", "exp2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+    "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan",
+    "isinf", "isfinite", "signbit", "floor", "ceil", "round", "trunc", "fix",
+    "floor_divide", "remainder", "equal", "allclose", "isclose", "subtract", "multiply",
+    "divide", "true_divide",
+]
+clip = clamp

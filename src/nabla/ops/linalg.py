@@ -54,6 +54,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     (n,) @ (n,) -> (); (n,) @ (..., n, m) -> (..., m); (..., k, n) @ (n,) -> (..., k);
     (..., k, n) @ (..., n, m) -> (..., k, m) with the batch dims broadcast.
     """
+    if input.data.ndim >= 2 and other.data.ndim >= 2 and input.data.dtype == other.data.dtype:
+        return Matmul.apply(input, other)  # the common case, first
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{_shape(input)} and {_shape(other)}")

@@ -445,12 +445,27 @@ def _T(self: Tensor) -> Tensor:
     return permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
 
+class MatrixTranspose(Function):
+    """Swap the last two dimensions: ``x.mT`` (its own op: matmul's vjp uses it twice)."""
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, x):
+        return self.xp.swapaxes(x, -1, -2)
+
+    def vjp(self, g):
+        return MatrixTranspose.apply(g)
+
+    def jvp(self, t):
+        return MatrixTranspose.apply(t)
+
+
 def _mT(self: Tensor) -> Tensor:
     """Transpose the last two dimensions (``x.mT``) of a (batch of) matrices."""
-    if self.ndim < 2:
+    if self.data.ndim < 2:
         raise RuntimeError(f"mT: expects a matrix or a batch of matrices, got a tensor of "
                            f"shape {tuple(self.shape)}")
-    return transpose(self, -2, -1)
+    return MatrixTranspose.apply(self)
 
 
 # -- broadcasting and repetition ---------------------------------------------------------------
