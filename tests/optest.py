@@ -3,7 +3,9 @@
 ``check_op(fn, arrays, ref=..., torch_fn=...)``
   1. forward values against a NumPy reference (float64 and float32);
   2. float64 gradcheck of vjp and jvp, first and second order;
-  3. forward and backward against PyTorch when torch is installed.
+  3. forward and backward against PyTorch when torch is installed;
+  4. on a machine with a CUDA GPU and CuPy, forward and backward on the GPU
+     against the CPU (the same op code runs on both through ``xp``).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ except Exception:  # torch is an optional oracle
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+CUDA = nb.backend.cuda_is_available()
 
 
 def rand(*shape, low=-2.0, high=2.0, seed=0) -> np.ndarray:
@@ -101,3 +104,36 @@ def check_op(fn, arrays, *, ref=None, torch_fn=None, diff=None, order: int = 2,
                 tg = np.zeros(g.shape) if tg is None else tg.numpy()
                 np.testing.assert_allclose(g, tg, atol=torch_atol, rtol=torch_rtol,
                                            err_msg=f"gradient of input {diff[k]} vs torch")
+
+    # 4. the same op on the GPU gives the CPU's values and gradients
+    if CUDA:
+        _check_cuda(fn, arrays, diff)
+
+
+def _run(fn, arrays, diff, device):
+    x = [nb.tensor(a, device=device, requires_grad=i in diff) for i, a in enumerate(arrays)]
+    outs = [o for o in _as_tuple(fn(*x)) if o.dtype.kind == "f"]
+    values = [o.detach().cpu().numpy() for o in outs]
+    pairs = [(o, nb.ones_like(o)) for o in outs if o.requires_grad]
+    grads = []
+    if diff and pairs:
+        gs = nb.autograd.grad([o for o, _ in pairs], [x[i] for i in diff],
+                              grad_outputs=[c for _, c in pairs], allow_unused=True)
+        grads = [None if g is None else g.cpu().numpy() for g in gs]
+    return values, grads
+
+
+def _check_cuda(fn, arrays, diff) -> None:
+    cpu_values, cpu_grads = _run(fn, arrays, diff, "cpu")
+    try:
+        gpu_values, gpu_grads = _run(fn, arrays, diff, "cuda")
+    except RuntimeError as e:
+        if "expected all tensors on one device" in str(e):
+            return  # fn closes over CPU tensors (weights, targets): a test-side constant
+        raise
+    for c, g in zip(cpu_values, gpu_values):
+        np.testing.assert_allclose(g, c, atol=1e-10, rtol=1e-7, err_msg="cuda vs cpu value")
+    for c, g in zip(cpu_grads, gpu_grads):
+        if c is not None or g is not None:
+            np.testing.assert_allclose(g, c, atol=1e-10, rtol=1e-7,
+                                       err_msg="cuda vs cpu gradient")
