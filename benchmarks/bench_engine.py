@@ -54,7 +54,7 @@ def mlp() -> list:
     """One SGD-momentum-free training step of an MLP 784-512-256-10 at batch 128."""
     rng = np.random.default_rng(0)
     sizes = [784, 512, 256, 10]
-    ws = [rng.standard_normal((m, n)).astype(np.float32) / np.sqrt(m)
+    ws = [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32)
           for m, n in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(n, np.float32) for n in sizes[1:]]
     x = rng.standard_normal((128, 784)).astype(np.float32)

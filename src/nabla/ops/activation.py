@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from ..tensor import Tensor
-from .elementwise import (_check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
+from .elementwise import (Mul, _check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
                           abs, clamp, erf, exp, sigmoid, tanh, where)
 
 _SQRT1_2 = 1 / math.sqrt(2)
@@ -39,14 +39,21 @@ def _float_input(input, op: str) -> Tensor:
 
 # -- piecewise-linear activations (constant masks) ----------------------------------------
 class Relu(_Unary):
-    uses_inputs = False
+    # The derivative is read off the output when needed, so the forward makes
+    # one pass; a bool mask multiplies in one pass too (no float copy of it).
+    uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        self.positive = x > 0
         return self.xp.maximum(x, 0).astype(x.dtype, copy=False)
 
     def derivative(self):
-        return _mask(self.out, self.positive)
+        return Tensor._wrap(self.out.data > 0)
+
+    def vjp(self, g):
+        return Mul.apply(g, self.derivative())  # float * bool: NumPy's one-pass multiply
+
+    def jvp(self, t):
+        return Mul.apply(t, self.derivative())
 
 
 class Hardtanh(_Unary):
