@@ -20,6 +20,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..backend import get_array_module, get_default_dtype, scipy_special
 from ..tensor import _NDARRAY_TYPES, Tensor, lift
 
@@ -1087,6 +1088,29 @@ for _name in ("add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sq
               "lerp", "addcmul", "addcdiv", "atan2", "hypot", "logit", "floor_divide",
               "log2", "log10", "exp2", "sinh", "cosh", "asin", "acos", "atan", "xlogy"):
     TENSOR_METHODS[_name + "_"] = _inplace_method(TENSOR_METHODS[_name])
+def _ufunc_inplace(fn, ufunc_name: str):
+    """``x.add_(y)`` and kin: outside recording, one ufunc call writing into x's memory
+    (an optimizer step makes no temporary copy); otherwise the generic path."""
+    def method(self, other, **kwargs):
+        if not kwargs and self.data.dtype.kind == "f" and not (STATE.grad_enabled and (
+                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))):
+            o = other.data if isinstance(other, Tensor) else other
+            if type(o) is type(self.data) or isinstance(o, numbers.Number):
+                try:
+                    getattr(get_array_module(self.data), ufunc_name)(self.data, o, out=self.data)
+                except (ValueError, TypeError):
+                    pass  # broadcast, read-only or casting trouble: the generic path explains
+                else:
+                    self._version[0] += 1
+                    return self
+        return self._inplace(fn, other, **kwargs)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name, _ufunc in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                      ("div", "true_divide")):
+    TENSOR_METHODS[_name + "_"] = _ufunc_inplace(TENSOR_METHODS[_name], _ufunc)
 TENSOR_METHODS["__iadd__"] = TENSOR_METHODS["add_"]
 TENSOR_METHODS["__isub__"] = TENSOR_METHODS["sub_"]
 TENSOR_METHODS["__imul__"] = TENSOR_METHODS["mul_"]
