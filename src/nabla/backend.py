@@ -177,6 +177,76 @@ def scipy_special(xp):
 
 
 # ---------------------------------------------------------------------------
+# CPU threads for large elementwise work
+#
+# NumPy runs a ufunc on one core, PyTorch on all of them. NumPy releases the GIL
+# inside ufunc loops, so a large elementwise op split into contiguous chunks
+# runs on several threads; below PARALLEL_MIN_SIZE elements the hand-off costs
+# more than it gains.
+import os as _os  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor as _ThreadPoolExecutor  # noqa: E402
+
+PARALLEL_MIN_SIZE = 1 << 20
+_num_threads = min(4, len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity")
+                   else (_os.cpu_count() or 1))
+_pool = None
+_pool_pid = None
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used for large elementwise ops on the CPU (BLAS has its own setting)."""
+    global _num_threads, _pool
+    if n < 1:
+        raise ValueError(f"set_num_threads: expected a positive number, got {n}")
+    _num_threads, _pool = _builtins.int(n), None
+
+
+def get_num_threads() -> int:
+    return _num_threads
+
+
+def _thread_pool():
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != _os.getpid():  # a forked child needs its own pool
+        _pool, _pool_pid = _ThreadPoolExecutor(max_workers=_num_threads - 1), _os.getpid()
+    return _pool
+
+
+def ufunc(xp, fn, *args):
+    """``fn(*args)`` for a NumPy/CuPy ufunc, split across CPU threads when the
+    operands are large, equally shaped, C-contiguous NumPy arrays."""
+    if xp is not np or _num_threads < 2:
+        return fn(*args)
+    shape = None
+    for a in args:
+        if type(a) is np.ndarray and a.ndim:
+            if shape is None:
+                shape = a.shape
+            if a.shape != shape or not a.flags.c_contiguous:
+                return fn(*args)
+        elif not isinstance(a, (_builtins.float, _builtins.int, np.generic, np.ndarray)):
+            return fn(*args)
+    if shape is None or np.prod(shape) < PARALLEL_MIN_SIZE:
+        return fn(*args)
+    out = np.empty(shape, dtype=fn(*[a.reshape(-1)[:1] if type(a) is np.ndarray and a.ndim
+                                     else a for a in args]).dtype)
+    flat = [a.reshape(-1) if type(a) is np.ndarray and a.ndim else a for a in args]
+    out_flat = out.reshape(-1)
+    n, k = out_flat.size, _num_threads
+    bounds = [n * i // k for i in range(k + 1)]
+    slices = [slice(bounds[i], bounds[i + 1]) for i in range(k)]
+
+    def run(sl):
+        fn(*[f[sl] if type(f) is np.ndarray and f.ndim else f for f in flat], out=out_flat[sl])
+
+    futures = [_thread_pool().submit(run, sl) for sl in slices[1:]]
+    run(slices[0])
+    for f in futures:
+        f.result()
+    return out
+
+
+# ---------------------------------------------------------------------------
 # random streams
 class Generator:
     """A seeded random stream; pass ``generator=`` to any random op.

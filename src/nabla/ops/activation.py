@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from ..backend import ufunc
 from ..tensor import Tensor
 from .elementwise import (Mul, _check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
                           abs, clamp, erf, exp, sigmoid, tanh, where)
@@ -44,7 +45,7 @@ class Relu(_Unary):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        return self.xp.maximum(x, 0).astype(x.dtype, copy=False)
+        return ufunc(self.xp, self.xp.maximum, x, 0).astype(x.dtype, copy=False)
 
     def derivative(self):
         return Tensor._wrap(self.out.data > 0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import get_array_module, get_default_dtype, scipy_special
+from ..backend import get_array_module, get_default_dtype, scipy_special, ufunc
 from ..tensor import _NDARRAY_TYPES, Tensor, lift
 
 
@@ -121,7 +121,7 @@ class Add(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        return a + b
+        return ufunc(self.xp, self.xp.add, a, b)
 
     def vjp(self, g):
         return g, g
@@ -134,7 +134,7 @@ class Sub(Function):
     uses_inputs = False
 
     def forward(self, a, b):
-        return a - b
+        return ufunc(self.xp, self.xp.subtract, a, b)
 
     def vjp(self, g):
         return g, (-g if self.needs_input_grad[1] else None)
@@ -145,7 +145,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        return a * b
+        return ufunc(self.xp, self.xp.multiply, a, b)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -162,7 +162,7 @@ class Div(Function):
         if a.dtype.kind in "iub" and b.dtype.kind in "iub":
             # true division of integers gives the default float dtype, as in PyTorch
             return self.xp.true_divide(a, b, dtype=get_default_dtype())
-        return a / b
+        return ufunc(self.xp, self.xp.true_divide, a, b)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -396,7 +396,7 @@ class Exp(_Unary):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        return self.xp.exp(x)
+        return ufunc(self.xp, self.xp.exp, x)
 
     def derivative(self):
         return self.out
