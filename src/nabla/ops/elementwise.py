@@ -1025,21 +1025,12 @@ def _operator(fn, reflected: bool = False):
     return method
 
 
-def _matmul(a, b):
-    from .linalg import matmul
-    return matmul(a, b)
-
-
-_matmul.__name__ = "matmul"
-
-
 TENSOR_METHODS = {
     "__add__": _operator(add), "__radd__": _operator(add, True),
     "__sub__": _operator(sub), "__rsub__": _operator(sub, True),
     "__mul__": _operator(mul), "__rmul__": _operator(mul, True),
     "__truediv__": _operator(div), "__rtruediv__": _operator(div, True),
     "__pow__": _operator(pow), "__rpow__": _operator(pow, True),
-    "__matmul__": _operator(_matmul), "__rmatmul__": _operator(_matmul, True),
     "__floordiv__": _operator(floor_divide), "__rfloordiv__": _operator(floor_divide, True),
     "__mod__": _operator(remainder), "__rmod__": _operator(remainder, True),
     "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt),

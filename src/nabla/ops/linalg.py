@@ -382,7 +382,16 @@ def einsum(equation: str, *operands) -> Tensor:
     return _einsum_to(out, tuple(sizes[c] for c in out), list(zip(squeezed_subs, squeezed)))
 
 
-TENSOR_METHODS = {"matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot,
+def _matmul_operator(self: Tensor, other) -> Tensor:
+    return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+
+
+def _rmatmul_operator(self: Tensor, other) -> Tensor:
+    return matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+
+
+TENSOR_METHODS = {"__matmul__": _matmul_operator, "__rmatmul__": _rmatmul_operator,
+                  "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot,
                   "outer": outer, "inner": inner}
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "tensordot", "einsum"]
