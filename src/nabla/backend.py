@@ -218,16 +218,18 @@ def ufunc(xp, fn, *args):
     if xp is not np or _num_threads < 2:
         return fn(*args)
     shape = None
+    for a in args:  # the common small case costs one size check per operand
+        if type(a) is np.ndarray and a.size >= PARALLEL_MIN_SIZE:
+            shape = a.shape
+            break
+    if shape is None:
+        return fn(*args)
     for a in args:
         if type(a) is np.ndarray and a.ndim:
-            if shape is None:
-                shape = a.shape
             if a.shape != shape or not a.flags.c_contiguous:
                 return fn(*args)
         elif not isinstance(a, (_builtins.float, _builtins.int, np.generic, np.ndarray)):
             return fn(*args)
-    if shape is None or np.prod(shape) < PARALLEL_MIN_SIZE:
-        return fn(*args)
     out = np.empty(shape, dtype=fn(*[a.reshape(-1)[:1] if type(a) is np.ndarray and a.ndim
                                      else a for a in args]).dtype)
     flat = [a.reshape(-1) if type(a) is np.ndarray and a.ndim else a for a in args]

@@ -45,7 +45,7 @@ class Relu(_Unary):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        return ufunc(self.xp, self.xp.maximum, x, 0).astype(x.dtype, copy=False)
+        return ufunc(self.xp, self.xp.maximum, x, 0)  # a Python 0 keeps x's dtype
 
     def derivative(self):
         return Tensor._wrap(self.out.data > 0)
@@ -236,7 +236,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0), elementwise; any shape."""
     if inplace:
         return input._inplace(relu)
-    return Relu.apply(_check_tensor(input, "relu"))
+    return Relu.apply(input if type(input) is Tensor else _check_tensor(input, "relu"))
 
 
 def relu_(input: Tensor) -> Tensor:

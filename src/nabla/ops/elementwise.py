@@ -28,6 +28,8 @@ from ..tensor import _NDARRAY_TYPES, Tensor, lift
 # -- helpers -----------------------------------------------------------------------
 def _pair(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of a common category (see the module docstring)."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype:
+        return a, b  # the common case, first
     if isinstance(a, Tensor):
         b = lift(b, a)
     elif isinstance(b, Tensor):
@@ -1020,7 +1022,9 @@ def _operator(fn, reflected: bool = False):
             return fn(other, self) if isinstance(other, _OPERANDS) else NotImplemented
     else:
         def method(self, other):
-            return fn(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+            if type(other) is Tensor or isinstance(other, _OPERANDS):
+                return fn(self, other)
+            return NotImplemented
     method.__name__ = method.__qualname__ = fn.__name__
     return method
 
