@@ -1,4 +1,5 @@
-"""Neural-network building blocks (layers arrive with the training issue)."""
-from . import functional
-
-__all__ = ["functional"]
+"""Neural-network building blocks: ``Module``, ``Parameter``, layers, init, functional."""
+from . import functional, init, utils
+from .layers import *  # noqa: F401,F403
+from .module import Module
+from .parameter import Parameter

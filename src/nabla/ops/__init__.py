@@ -6,19 +6,24 @@ PyTorch) and the Tensor methods it provides in ``TENSOR_METHODS`` (installed
 on ``Tensor`` below).
 """
 from ..tensor import Tensor
-from . import (activation, convert, creation, elementwise, index, linalg, loss, random,
-               reduction, shape, softmax)
+from . import (activation, conv, convert, creation, dropout, elementwise, index, linalg, linear,
+               loss, normalization, pool, random, reduction, shape, softmax)
 
 # named before the star imports below rebind names like `softmax` to functions
-FAMILIES = (activation, convert, creation, elementwise, index, linalg, loss, random, reduction,
-            shape, softmax)
+FAMILIES = (activation, conv, convert, creation, dropout, elementwise, index, linalg, linear,
+            loss, normalization, pool, random, reduction, shape, softmax)
 
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .convert import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Weight initialisers (filled in by the layers issue)."""

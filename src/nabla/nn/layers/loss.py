@@ -1,0 +1,4 @@
+"""(to be filled)"""
+from __future__ import annotations
+
+__all__: list = []
