@@ -58,43 +58,39 @@ class set_grad_enabled(_DecoratorContext):
         return super().__call__(fn)
 
 
-class no_grad(_DecoratorContext):
+class _GradSwitch(_DecoratorContext):
+    """Set grad mode to ``_mode`` inside the block, restore it after."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+
+class no_grad(_GradSwitch):
     """Do not record operations: results need no gradient."""
 
-    def __enter__(self):
-        self._prev = STATE.grad_enabled
-        STATE.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc):
-        STATE.grad_enabled = self._prev
-        return False
+    _mode = False
 
 
-class enable_grad(_DecoratorContext):
+class enable_grad(_GradSwitch):
     """Record operations even inside ``no_grad``."""
 
-    def __enter__(self):
-        self._prev = STATE.grad_enabled
-        STATE.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc):
-        STATE.grad_enabled = self._prev
-        return False
+    _mode = True
 
 
-class inference_mode(no_grad):
-    """Alias of ``no_grad`` (nabla has no separate inference tensors)."""
+class inference_mode(_GradSwitch):
+    """Like ``no_grad`` (nabla has no separate inference tensors)."""
 
     def __init__(self, mode: bool = True):
         self._args = (mode,)
-        self._mode = mode
-
-    def __enter__(self):
-        self._prev = STATE.grad_enabled
-        STATE.grad_enabled = not self._mode
-        return self
+        self._mode = not mode
 
 
 def is_grad_enabled() -> bool:

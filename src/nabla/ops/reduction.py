@@ -135,15 +135,8 @@ def _from_rows(rows: Tensor, shape: tuple, axes: tuple) -> Tensor:
 def _along_index(xp, index, axis: int) -> tuple:
     """An advanced index picking ``index`` (keepdim layout) along ``axis``: like
     ``take_along_axis``, but also usable for assignment on NumPy and CuPy alike."""
-    grid = []
-    for d, n in enumerate(index.shape):
-        if d == axis:
-            grid.append(index)
-        else:
-            shape = [1] * index.ndim
-            shape[d] = n
-            grid.append(xp.arange(n).reshape(shape))
-    return tuple(grid)
+    from .index import _along_dim
+    return _along_dim(index, axis)
 
 
 # -- sum and mean --------------------------------------------------------------------
