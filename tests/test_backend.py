@@ -58,3 +58,14 @@ def test_dtype_names():
     assert backend.as_dtype(float) == nb.float32 and backend.as_dtype(int) == nb.int64
     with pytest.raises(TypeError, match="unknown dtype"):
         backend.as_dtype("complex512")
+
+
+@pytest.mark.skipif(not backend.cuda_is_available(), reason="needs CuPy and a CUDA GPU")
+def test_mismatched_devices_name_the_op_and_devices():
+    a, b = nb.ones(2), nb.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match=r"add: expected all tensors on one device, got "
+                                           r"cpu, cuda:0"):
+        a + b
+    x = nb.ones(3, device="cuda", requires_grad=True)
+    (x * 2).sum().backward()
+    assert x.grad.device == "cuda:0" and x.grad.tolist() == [2.0, 2.0, 2.0]
