@@ -1,0 +1,97 @@
+"""Adam and AdamW: adaptive moment estimation (Kingma & Ba 2015; Loshchilov & Hutter 2019)."""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, ParamsT, _lerp_
+
+
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
+
+    With ``g = grad (+ weight_decay * p unless decoupled)`` and step ``t``::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g         (v_max = max(v_max, v) with amsgrad)
+        p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    ``decoupled_weight_decay=True`` shrinks ``p *= 1 - lr * weight_decay``
+    instead of adding to the gradient: that is AdamW. Matches ``torch.optim.Adam``
+    step for step; ``foreach``, ``fused``, ``capturable`` and ``differentiable``
+    are accepted for PyTorch code and ignored.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False):
+        defaults = dict(lr=lr, betas=_pair(betas, type(self).__name__), eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_options(self, options: dict) -> None:
+        super()._check_options(options)
+        options["betas"] = _pair(options["betas"], type(self).__name__)
+        self._check_number(options, "eps", low=0.0)
+        for i, beta in enumerate(options["betas"]):
+            self._check_number(options, "betas", low=0.0, high=1.0, high_open=True,
+                               value=beta, label=f"betas[{i}]")
+        self._check_number(options, "weight_decay", low=0.0)
+
+    def init_single(self, param, state: dict, group: dict) -> None:
+        state["step"] = 0
+        state["exp_avg"] = self._zeros_like(param)
+        state["exp_avg_sq"] = self._zeros_like(param)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = self._zeros_like(param)
+
+    def apply_single(self, grad, param, state: dict, group: dict) -> None:
+        xp = get_array_module(param)
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        if group["maximize"]:
+            grad = -grad
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * weight_decay
+            else:
+                grad = grad + weight_decay * param
+        state["step"] += 1
+        step = state["step"]
+        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
+        _lerp_(exp_avg, grad, 1 - beta1)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * grad * grad
+
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        second = exp_avg_sq
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
+                state["max_exp_avg_sq"] = self._zeros_like(param)
+            second = state["max_exp_avg_sq"].data
+            xp.maximum(second, exp_avg_sq, out=second)
+        denom = xp.sqrt(second) / bias_correction2_sqrt + group["eps"]
+        param += (-step_size * exp_avg) / denom
+
+
+class AdamW(Adam):
+    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)``:
+    Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the update)."""
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
+
+def _pair(betas, name: str) -> tuple:
+    """``betas`` as a tuple of two (a JSON round trip returns lists)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+    return tuple(betas)
