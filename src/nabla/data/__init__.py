@@ -1,1 +1,18 @@
-"""(to be filled)"""
+"""Data pipelines: datasets, samplers, ``DataLoader``, transforms and bundled datasets.
+
+``nabla.utils.data`` is this module, so ``torch.utils.data`` imports port.
+"""
+from . import datasets, transforms
+from ._worker import WorkerInfo, get_worker_info
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
+
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
+           "ChainDataset", "random_split", "default_collate", "default_convert", "DataLoader",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
+           "datasets", "transforms"]

@@ -1,0 +1,56 @@
+"""Datasets: bundled real and toy sets, and readers of standard files the user has.
+
+:func:`available` is the registry the command line lists (``nabla datasets``):
+name -> ``(class, one-line description, default kwargs)``; :func:`get` builds
+one by name.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .cifar import CIFAR10, read_cifar_bin
+from .idx import MNIST, FashionMNIST, read_idx
+from .toy import Blobs, Circles, Digits, Moons, stratified_split
+
+
+class DatasetEntry(NamedTuple):
+    cls: type
+    description: str
+    defaults: dict
+
+
+_REGISTRY = {
+    "digits": DatasetEntry(Digits, "scikit-learn's 1 797 real 8x8 handwritten digits, 10 classes "
+                           "(1 438 train / 359 test, bundled)", {}),
+    "moons": DatasetEntry(Moons, "two interleaving half circles, 2-D, 2 classes (generated)",
+                          {"n_samples": 1000, "noise": 0.1, "seed": 0}),
+    "circles": DatasetEntry(Circles, "a circle inside a circle, 2-D, 2 classes (generated)",
+                            {"n_samples": 1000, "noise": 0.05, "factor": 0.5, "seed": 0}),
+    "blobs": DatasetEntry(Blobs, "Gaussian clusters, 2-D, 3 classes (generated)",
+                          {"n_samples": 1000, "centers": 3, "noise": 1.0, "seed": 0}),
+    "mnist": DatasetEntry(MNIST, "MNIST 28x28 digits from IDX files under root, 10 classes "
+                          "(not bundled)", {"root": "data"}),
+    "fashion-mnist": DatasetEntry(FashionMNIST, "Fashion-MNIST 28x28 clothing from IDX files "
+                                  "under root, 10 classes (not bundled)", {"root": "data"}),
+    "cifar10": DatasetEntry(CIFAR10, "CIFAR-10 32x32 colour images from the binary files "
+                            "under root, 10 classes (not bundled)", {"root": "data"}),
+}
+
+
+def available() -> dict:
+    """Every registered dataset: name -> ``(class, description, default kwargs)``."""
+    return dict(_REGISTRY)
+
+
+def get(name: str, **kwargs):
+    """Build the dataset registered as ``name``; ``kwargs`` override its defaults
+    (``get("mnist", root="~/data", train=False)``)."""
+    key = name.lower().replace("_", "-")
+    if key not in _REGISTRY:
+        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(sorted(_REGISTRY))}")
+    entry = _REGISTRY[key]
+    return entry.cls(**{**entry.defaults, **kwargs})
+
+
+__all__ = ["Digits", "Moons", "Circles", "Blobs", "MNIST", "FashionMNIST", "CIFAR10",
+           "available", "get", "read_idx", "read_cifar_bin", "stratified_split", "DatasetEntry"]
