@@ -9,6 +9,7 @@ from .backend import (Device, Generator, bool_, double, float, float16, float32,
 from .backend import bool_ as bool  # noqa: A001  (PyTorch's name)
 from .backend import device, get_rng_state, set_rng_state
 from .ops import *  # noqa: F401,F403
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"

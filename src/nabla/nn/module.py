@@ -51,10 +51,10 @@ class Module:
                 f"super().__init__() first in {type(self).__name__}.__init__")
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, keep=params)
             params[name] = value
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, keep=modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -75,9 +75,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, keep: dict | None = None) -> None:
+        """Forget ``name`` everywhere except in ``keep`` (where re-assigning it
+        keeps its position, so state_dict order matches PyTorch's)."""
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str):
@@ -103,14 +106,14 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
                             f"{type(param).__name__}")
-        self._drop(name)
+        self._drop(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._drop(name)
+        self._drop(name, keep=self._buffers)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -120,7 +123,7 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
-        self._drop(name)
+        self._drop(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -300,8 +303,17 @@ class Module:
                 p.grad.zero_()
 
     def apply(self, fn) -> "Module":
-        """Call ``fn`` on every submodule (children first) and on self."""
-        for m in reversed(list(self.modules())):
+        """Call ``fn`` on every submodule, children before parents, in registration
+        order (PyTorch's order), then on self."""
+        order, stack = [], [(self, False)]
+        while stack:  # iterative post-order walk
+            mod, expanded = stack.pop()
+            if expanded:
+                order.append(mod)
+                continue
+            stack.append((mod, True))
+            stack.extend((child, False) for child in reversed(list(mod.children())))
+        for m in order:
             fn(m)
         return self
 
@@ -359,14 +371,15 @@ class Module:
 
     def __repr__(self) -> str:
         """The module tree; every module with parameters shows their count."""
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
-                 for name, m in self._modules.items()]
+        extra = self.extra_repr()
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                    for name, m in self._modules.items()]
         total = sum(p.numel() for p in self.parameters())
         count = f"  # {total:,} parameters" if total else ""
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")" + count
-        return head + "\n  " + "\n  ".join(lines) + "\n)" + count
+        lines = (extra.split("\n") if extra else []) + children
+        if not children and len(lines) <= 1:
+            return f"{type(self).__name__}({extra})" + count
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)" + count
 
 
 class _IncompatibleKeys(tuple):

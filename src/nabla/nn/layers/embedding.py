@@ -1,4 +1,84 @@
-"""(to be filled)"""
+"""``Embedding``: a lookup table of learned vectors."""
 from __future__ import annotations
 
-__all__: list = []
+from ...autograd.grad_mode import no_grad
+from ...ops.creation import empty
+from ...ops.linear import embedding
+from ...tensor import Tensor
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class Embedding(Module):
+    """Rows of ``weight`` (num_embeddings, embedding_dim) at integer indices:
+    (*) -> (*, embedding_dim).
+
+    ``weight`` is drawn from N(0, 1), as in PyTorch; the row at ``padding_idx``
+    (if given) starts at zero and never receives a gradient. With ``max_norm``
+    the looked-up rows are renormalised in place on every forward.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx={padding_idx} must be within "
+                                 f"[{-num_embeddings}, {num_embeddings - 1}]")
+            padding_idx %= num_embeddings
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype,
+                                          device=device), requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
+                                 f"match ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                         self.scale_grad_by_freq, self.sparse)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
+        """An Embedding whose weight is (a copy of) the 2-D ``embeddings``; frozen
+        (no gradient) unless ``freeze=False``."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            shape = getattr(embeddings, "shape", None)
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be a 2-D Tensor, "
+                             f"got {type(embeddings).__name__} of shape {shape}")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, _weight=embeddings.detach().clone(), _freeze=freeze,
+                   padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+__all__ = ["Embedding"]
