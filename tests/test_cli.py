@@ -18,3 +18,81 @@ def test_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "nabla.cli", "--help"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and "demo" in r.stdout
+
+
+# -- the training commands --------------------------------------------------------------------
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def test_models_lists_the_zoo(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert lines["lenet5"][1:3] == ["61,706", "digits"]
+    assert lines["resnet20"][1:3] == ["272,474", "cifar10"]
+    assert "lenet = lenet5" in out
+
+
+def test_datasets_lists_the_registry(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "built in" in out
+    assert any(line.startswith("mnist") and "needs --data-dir" in line
+               for line in out.splitlines())
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    assert main(["train", "mlp", "--epochs", "2", "--lr", "0.01", "--out", str(out_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    for name in ("last.safetensors", "best.safetensors", "log.csv", "curves.png"):
+        assert (out_dir / name).is_file(), name
+        assert str(out_dir / name) in out
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0])
+    assert accuracy > 80.0
+    assert main(["evaluate", str(out_dir / "last.safetensors"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "mlp" and report["dataset"] == "digits"
+    assert report["samples"] == 359 and report["epoch"] == 2
+    assert report["accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
+    assert set(report) >= {"loss", "accuracy", "top5"}
+    # --resume continues the run up to --epochs
+    assert main(["train", "mlp", "--epochs", "3", "--out", str(out_dir), "--no-progress",
+                 "--resume", str(out_dir / "last.safetensors")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out_dir / "last.safetensors"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["epoch"] == 3
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "nope"], "unknown model 'nope'; available: logistic_regression"),
+    (["train", "mlp", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["train", "lenet", "--dataset", "mnist", "--data-dir", "/nonexistent"],
+     "cannot find train-images-idx3-ubyte"),
+    (["train", "mlp", "--resume", "/nonexistent/last.safetensors"], "checkpoint not found"),
+    (["train", "mlp", "--epochs", "0"], "--epochs and --batch-size must be >= 1"),
+    (["evaluate", "/nonexistent/ckpt.safetensors"], "checkpoint not found"),
+])
+def test_errors_are_one_line(argv, message, capsys):
+    assert main(argv) != 0
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("nabla: error: ") and message in err and "\n" not in err
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_evaluate_rejects_a_corrupt_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    assert main(["evaluate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nabla: error: cannot read checkpoint {bad}") and err.count("\n") == 1
+
+
+def test_mnist_without_data_dir_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no ./data here
+    assert main(["train", "lenet", "--dataset", "mnist"]) == 2
+    err = capsys.readouterr().err
+    assert "(pass --data-dir DIR)" in err and err.count("\n") == 1

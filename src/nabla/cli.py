@@ -1,8 +1,28 @@
-"""The ``nabla`` command line."""
+"""The ``nabla`` command line.
+
+    nabla train lenet                 # LeNet-5 on the bundled digits: >= 98% in seconds
+    nabla evaluate runs/lenet5/last.safetensors --json
+    nabla models                      # the zoo: name, parameters, default dataset
+    nabla datasets                    # what --dataset accepts
+    nabla demo                        # a tiny MLP learns XOR, no layers needed
+
+Bad input (an unknown model or dataset, a missing checkpoint or data file)
+prints one line, ``nabla: error: ...``, and exits with status 2; set
+``NABLA_DEBUG=1`` to see the traceback instead.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+
+
+class CLIError(Exception):
+    """A mistake in the command line or its files: reported in one line."""
 
 
 def demo(args) -> int:
@@ -37,16 +57,329 @@ def demo(args) -> int:
     return 0 if ok else 1
 
 
-def main(argv=None) -> int:
+# -- datasets ---------------------------------------------------------------------------------
+def _dataset_registry() -> dict:
+    """name -> (class, description, default kwargs), from ``nabla.data.datasets``."""
+    from .data import datasets
+    return datasets.available()
+
+
+def _resolve_dataset(name: str) -> str:
+    registry = _dataset_registry()
+    key = name.lower().replace("_", "-")
+    if key not in registry:
+        raise CLIError(f"unknown dataset {name!r}; available: {', '.join(registry)}")
+    return key
+
+
+def _needs_files(entry) -> bool:
+    """Readers of files the user has take a ``root``; bundled and generated sets do not."""
+    return "root" in entry.defaults
+
+
+def _load_split(name: str, data_dir: str | None, train: bool):
+    """The train or test split of a registered dataset (files read from ``data_dir``),
+    standardised with the training set's mean and std."""
+    entry = _dataset_registry()[name]
+    kwargs = dict(entry.defaults, transform=_transform(name))
+    if data_dir is not None:
+        kwargs["root"] = data_dir
+    try:
+        return entry.cls(train=train, **kwargs)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        hint = " (pass --data-dir DIR)" if _needs_files(entry) and data_dir is None else ""
+        raise CLIError(f"{' '.join(str(err).split())}{hint}") from err
+
+
+# per-channel (mean, std) of each training set: inputs are standardised with them
+NORMALIZE = {"digits": ([0.305], [0.376]), "mnist": ([0.1307], [0.3081]),
+             "fashion-mnist": ([0.2860], [0.3530]),
+             "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
+
+
+def _transform(name: str):
+    from .data import transforms
+    if name not in NORMALIZE:
+        return None
+    return transforms.Normalize(*NORMALIZE[name])
+
+
+def _sample_spec(dataset) -> tuple[tuple, int]:
+    """(input shape of one sample, number of classes) of a classification dataset."""
+    x, _ = dataset[0]
+    num_classes = getattr(dataset, "num_classes", None)
+    if num_classes is None:
+        classes = getattr(dataset, "classes", None)
+        num_classes = len(classes) if classes is not None else None
+    if num_classes is None:
+        num_classes = int(max(int(dataset[i][1]) for i in range(len(dataset)))) + 1
+    return tuple(x.shape), int(num_classes)
+
+
+# -- models -----------------------------------------------------------------------------------
+def _build_model(name: str, config: dict):
+    from . import models
+    try:
+        return models.get_model(name, **config)
+    except KeyError as err:
+        raise CLIError(err.args[0]) from err
+    except (TypeError, ValueError) as err:
+        raise CLIError(f"cannot build {name} with {config}: {err}") from err
+
+
+def _make_optimizer(name: str, params, lr: float, momentum: float, weight_decay: float):
+    from . import optim
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
+           "adagrad": optim.Adagrad}[name]
+    return cls(params, lr=lr, weight_decay=weight_decay)
+
+
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# -- train ------------------------------------------------------------------------------------
+def _train_settings(args, defaults: dict) -> dict:
+    """Command-line values, falling back to the model's registered defaults."""
+    pick = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer",
+                                          "momentum", "label_smoothing")}
+    fallback = {"epochs": 10, "batch_size": 64, "lr": 1e-3, "optimizer": "adam",
+                "momentum": 0.9, "label_smoothing": 0.0}
+    settings = {k: v if v is not None else defaults.get(k, fallback[k]) for k, v in pick.items()}
+    if settings["epochs"] < 1 or settings["batch_size"] < 1 or settings["lr"] <= 0:
+        raise CLIError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    return settings
+
+
+def _check_device(spec: str | None):
+    from . import backend
+    if spec is None:
+        return None
+    try:
+        device = backend.Device(spec)
+    except (ValueError, TypeError) as err:
+        raise CLIError(f"bad --device {spec!r}: {err}") from err
+    if device.type == "cuda" and not backend.cuda_is_available():
+        raise CLIError(f"--device {spec}: CUDA is not available here (no CuPy or no GPU)")
+    return device
+
+
+def train(args) -> int:
+    import nabla as nb
+    from . import models, nn
+    from .data import DataLoader
+    from .train import CSVLogger, CurvePlotter, ModelCheckpoint, evaluate, fit
+
+    start = time.perf_counter()
+    try:
+        name = models.resolve_name(args.model)
+    except KeyError as err:
+        raise CLIError(err.args[0]) from err
+    entry = models.MODELS[name]
+    dataset = _resolve_dataset(args.dataset or entry.default_dataset)
+    settings = _train_settings(args, entry.train_defaults)
+    device = _check_device(args.device)
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise CLIError(f"--resume: checkpoint not found: {args.resume}")
+    out = args.out or os.path.join("runs", name)
+
+    nb.manual_seed(args.seed)
+    train_set = _load_split(dataset, args.data_dir, train=True)
+    test_set = _load_split(dataset, args.data_dir, train=False)
+    input_shape, num_classes = _sample_spec(train_set)
+    config = {"input_shape": input_shape, "num_classes": num_classes, **entry.model_defaults}
+    model = _build_model(name, config)
+    optimizer = _make_optimizer(settings["optimizer"], model.named_parameters(), settings["lr"],
+                                settings["momentum"], args.weight_decay)
+    scheduler = nb.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings["epochs"])
+    train_loader = DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True,
+                              num_workers=args.num_workers)
+    test_loader = DataLoader(test_set, batch_size=256, num_workers=args.num_workers)
+    meta = {"model": name, "config": _jsonable(config), "dataset": dataset,
+            "data_dir": args.data_dir, "settings": settings, "seed": args.seed}
+    print(f"nabla train: {name} ({_count(model):,} parameters) on {dataset} "
+          f"({len(train_set)} train / {len(test_set)} test), {settings['optimizer']} "
+          f"lr={settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs")
+    checkpoint = ModelCheckpoint(out, monitor="val_accuracy", save_best_only=True, meta=meta)
+    csv_path, png_path = os.path.join(out, "log.csv"), os.path.join(out, "curves.png")
+    plotter = CurvePlotter(png_path, title=f"{name} on {dataset}")
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings["label_smoothing"])
+    fit(model, loss_fn, optimizer, train_loader, test_loader,
+        epochs=settings["epochs"], scheduler=scheduler,
+        callbacks=[checkpoint, CSVLogger(csv_path), plotter], device=device,
+        progress=not args.no_progress, resume=args.resume, meta=meta)
+    result = evaluate(model, test_loader, nn.CrossEntropyLoss())
+    seconds = time.perf_counter() - start
+    print(f"test accuracy {100 * result['accuracy']:.2f}% (loss {result['loss']:.4f}) on "
+          f"{result['samples']} {dataset} test images, {seconds:.1f}s in all")
+    print(f"checkpoint: {checkpoint.last_path} (best: {checkpoint.best_path})")
+    print(f"log: {csv_path}")
+    print(f"curves: {plotter.written or png_path + ' (skipped: matplotlib is not installed)'}")
+    return 0
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _tuples(value):
+    """JSON lists back to the tuples the Config dataclasses hold."""
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+def evaluate_cmd(args) -> int:
+    from . import nn
+    from .data import DataLoader
+    from .serialization import load
+    from .train import evaluate
+
+    if not os.path.isfile(args.checkpoint):
+        raise CLIError(f"checkpoint not found: {args.checkpoint}")
+    try:
+        ckpt = load(args.checkpoint)
+    except Exception as err:  # a corrupt file: name it, in one line
+        raise CLIError(f"cannot read checkpoint {args.checkpoint}: {err}") from err
+    meta = ckpt.get("meta") if isinstance(ckpt, dict) else None
+    if not meta or "model" not in meta:
+        raise CLIError(f"{args.checkpoint} has no model description (it was not written by "
+                       f"`nabla train`); load it with model.load_state_dict in Python")
+    model = _build_model(meta["model"], _tuples(meta.get("config", {})))
+    model.load_state_dict(ckpt["model"])
+    dataset = _resolve_dataset(args.dataset or meta["dataset"])
+    test_set = _load_split(dataset, args.data_dir or meta.get("data_dir"), train=False)
+    if _sample_spec(test_set)[0] != tuple(meta["config"]["input_shape"]):
+        raise CLIError(f"{meta['model']} was trained on inputs of shape "
+                       f"{tuple(meta['config']['input_shape'])}; {dataset} has "
+                       f"{_sample_spec(test_set)[0]}")
+    loader = DataLoader(test_set, batch_size=args.batch_size)
+    metrics = ("loss", "accuracy", "top5") if _sample_spec(test_set)[1] > 5 else (
+        "loss", "accuracy")
+    result = evaluate(model, loader, nn.CrossEntropyLoss(), metrics=metrics,
+                      device=_check_device(args.device))
+    report = {"checkpoint": args.checkpoint, "model": meta["model"], "dataset": dataset,
+              "epoch": ckpt.get("epoch"), **result}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>10}: {value:.4f}" if isinstance(value, float) else
+                  f"{key:>10}: {value}")
+    return 0
+
+
+# -- listings ---------------------------------------------------------------------------------
+def models_cmd(args) -> int:
+    from . import models
+    rows = []
+    for name, entry in models.MODELS.items():
+        shape, classes = _default_spec(entry.default_dataset)
+        model = entry.constructor(input_shape=shape, num_classes=classes)
+        rows.append((name, f"{_count(model):,}", entry.default_dataset, entry.description))
+    _table(("model", "parameters", "dataset", "description"), rows, right=(1,))
+    aliases = ", ".join(f"{a} = {n}" for a, n in models.ALIASES.items())
+    print(f"\naliases: {aliases}")
+    return 0
+
+
+def _default_spec(dataset: str) -> tuple[tuple, int]:
+    """Input shape and classes of a dataset without reading its files."""
+    cls = _dataset_registry()[dataset].cls
+    return tuple(cls.input_shape), int(cls.num_classes)
+
+
+def datasets_cmd(args) -> int:
+    rows = []
+    for name, entry in _dataset_registry().items():
+        files = "needs --data-dir" if _needs_files(entry) else "built in"
+        rows.append((name, files, entry.description))
+    _table(("dataset", "files", "description"), rows)
+    return 0
+
+
+def _table(header: tuple, rows: list, right: tuple = ()) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+
+
+# -- entry point ------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nabla", description="nabla deep learning framework")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("demo", help="fit a tiny MLP on XOR and print the loss curve")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lr", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=demo)
-    args = parser.parse_args(argv)
-    return args.func(args)
+
+    p = sub.add_parser("train", help="train a zoo model (see `nabla models`)")
+    p.add_argument("model", help="model name, e.g. lenet, mlp, resnet20")
+    p.add_argument("--dataset", help="dataset name (see `nabla datasets`); default: the "
+                                     "model's")
+    p.add_argument("--data-dir", help="directory holding the dataset's files (MNIST, CIFAR-10)")
+    p.add_argument("--epochs", type=int, help="train up to this epoch (default: per model)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate (cosine-annealed to 0)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="directory for checkpoints, log and curves (default "
+                                 "runs/MODEL)")
+    p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT up to "
+                                                    "--epochs")
+    p.add_argument("--device", help="cpu or cuda[:N]")
+    p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
+    p.set_defaults(func=train)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint written by `nabla train`")
+    p.add_argument("checkpoint")
+    p.add_argument("--dataset", help="default: the dataset it was trained on")
+    p.add_argument("--data-dir")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device")
+    p.add_argument("--json", action="store_true", help="print one JSON object of metrics")
+    p.set_defaults(func=evaluate_cmd)
+
+    p = sub.add_parser("models", help="list the model zoo")
+    p.set_defaults(func=models_cmd)
+    p = sub.add_parser("datasets", help="list the datasets --dataset accepts")
+    p.set_defaults(func=datasets_cmd)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as err:
+        print(f"nabla: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nabla: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # never a traceback for the user; NABLA_DEBUG=1 shows it
+        if os.environ.get("NABLA_DEBUG"):
+            raise
+        message = str(err).splitlines()[0] if str(err) else ""
+        print(f"nabla: error: {type(err).__name__}: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,1 +1,85 @@
-"""(to be filled)"""
+"""The model zoo: one model per file, each with a ``Config`` dataclass.
+
+``MODELS`` is the registry the command line reads: name -> constructor,
+default dataset, one-line description and training defaults. Every
+constructor takes ``input_shape`` (one sample, e.g. ``(1, 8, 8)``) and
+``num_classes`` plus its own ``Config`` fields as keywords.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .alexnet import AlexNet, alexnet
+from .cifar_net import CifarNet, cifar_net
+from .lenet import LeNet5, lenet5
+from .logistic_regression import LogisticRegression, logistic_regression
+from .mlp import MLP, mlp
+from .mobilenet import MobileNet, mobilenet
+from .resnet import ResNet, resnet, resnet18, resnet20, resnet32
+from .vgg import VGG, vgg, vgg11, vgg16
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    constructor: Callable
+    default_dataset: str
+    description: str
+    # what `nabla train` uses unless told otherwise (optimizer, lr, epochs, ...)
+    train_defaults: dict = field(default_factory=dict)
+    # Config fields `nabla train` sets (regularisation the paper did not need)
+    model_defaults: dict = field(default_factory=dict)
+
+
+_SMALL = {"epochs": 10, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}
+_CONV = {"epochs": 10, "batch_size": 128, "optimizer": "sgd", "lr": 0.05}
+
+MODELS: dict[str, ModelEntry] = {
+    "logistic_regression": ModelEntry(logistic_regression, "digits",
+                                      "multinomial logistic regression (one linear layer)",
+                                      {**_SMALL, "epochs": 20, "lr": 1e-2}),
+    "mlp": ModelEntry(mlp, "digits", "multi-layer perceptron, ReLU, 2 hidden layers",
+                      {**_SMALL, "epochs": 20}),
+    "lenet5": ModelEntry(lenet5, "digits", "LeNet-5 (LeCun et al. 1998), 8x8 inputs upsampled "
+                         "to 32x32", {"epochs": 30, "batch_size": 32, "optimizer": "adamw",
+                                      "lr": 2e-3, "label_smoothing": 0.1}, {"dropout": 0.3}),
+    "cifar_net": ModelEntry(cifar_net, "cifar10", "the PyTorch tutorial CIFAR-10 net",
+                            {"epochs": 10, "batch_size": 4, "optimizer": "sgd", "lr": 1e-3,
+                             "momentum": 0.9}),
+    "alexnet": ModelEntry(alexnet, "cifar10", "small AlexNet-style net (Krizhevsky et al. 2012)",
+                          _CONV),
+    "vgg11": ModelEntry(vgg11, "cifar10", "VGG-11 with batch norm (Simonyan & Zisserman 2015)",
+                        _CONV),
+    "vgg16": ModelEntry(vgg16, "cifar10", "VGG-16 with batch norm", _CONV),
+    "resnet20": ModelEntry(resnet20, "cifar10", "CIFAR ResNet-20 (He et al. 2016)", _CONV),
+    "resnet32": ModelEntry(resnet32, "cifar10", "CIFAR ResNet-32", _CONV),
+    "resnet18": ModelEntry(resnet18, "cifar10", "ResNet-18, 3x3 stem for small images", _CONV),
+    "mobilenet": ModelEntry(mobilenet, "cifar10", "MobileNet v1, depthwise-separable "
+                            "(Howard et al. 2017)", _CONV),
+}
+
+ALIASES = {"lenet": "lenet5", "logreg": "logistic_regression", "vgg": "vgg11",
+           "resnet": "resnet20"}
+
+
+def resolve_name(name: str) -> str:
+    """The registry name for ``name`` or an alias; KeyError naming the choices."""
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in MODELS:
+        raise KeyError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+    return key
+
+
+def get_model(name: str, **kwargs):
+    """Build a zoo model by name, e.g. ``get_model("lenet5", input_shape=(1, 28, 28))``."""
+    return MODELS[resolve_name(name)].constructor(**kwargs)
+
+
+def list_models() -> list[str]:
+    return list(MODELS)
+
+
+__all__ = ["MODELS", "ALIASES", "ModelEntry", "get_model", "list_models", "resolve_name",
+           "LogisticRegression", "logistic_regression", "MLP", "mlp", "LeNet5", "lenet5",
+           "CifarNet", "cifar_net", "AlexNet", "alexnet", "VGG", "vgg", "vgg11", "vgg16",
+           "ResNet", "resnet", "resnet18", "resnet20", "resnet32", "MobileNet", "mobilenet"]
