@@ -365,3 +365,21 @@ def test_unfold_fold_errors():
     with pytest.raises(RuntimeError, match=r"fold: expected the size of dimension 1 .* divisible "
                                            r"by kh\*kw = 4"):
         F.fold(_t(1, 5, 4), (3, 3), 2)
+
+
+def test_kept_and_rebuilt_column_matrices_give_the_same_gradients(monkeypatch):
+    import nabla.ops.conv as conv_ops
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 7, 6))
+    w = rng.standard_normal((4, 2, 3, 3))
+
+    def grads():
+        xt, wt = nb.tensor(x, requires_grad=True), nb.tensor(w, requires_grad=True)
+        y = nb.nn.functional.conv2d(xt, wt, padding=1, stride=(1, 2))
+        return nb.autograd.grad((y * y).sum(), [xt, wt])
+
+    kept = grads()
+    monkeypatch.setattr(conv_ops, "KEEP_COLUMNS_BYTES", 0)
+    rebuilt = grads()
+    for a, b in zip(kept, rebuilt):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
 # -- geometry ---------------------------------------------------------------------------
@@ -58,6 +59,11 @@ def _window(geo: _Geometry, i: int, j: int) -> tuple:
 # elements (~2 MB of float32): im2col writes and the GEMM that reads it stay in cache,
 # which measured 2x faster than one full-size column matrix. GPUs take one chunk.
 _CHUNK_ELEMENTS = 1 << 19
+
+# A convolution whose weight needs a gradient keeps its column matrix for the
+# backward when it is at most this large (LeNet's and the tutorial net's layers),
+# instead of building it a second time; larger ones are rebuilt in chunks.
+KEEP_COLUMNS_BYTES = 16 << 20
 
 
 def _chunks(xp, n: int, per_image: int):
@@ -114,14 +120,24 @@ def _rows(g):
     return g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o)
 
 
-def _conv_forward(xp, x, w, b, geo: _Geometry):
-    """y = conv(x, w) + b: (N, C, H, W), (O, C/G, kh, kw), (O,) -> (N, O, Ho, Wo)."""
+def _conv_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
+    """y = conv(x, w) + b: (N, C, H, W), (O, C/G, kh, kw), (O,) -> (N, O, Ho, Wo).
+
+    With ``keep_cols`` (groups == 1), also return the whole column matrix, so the
+    weight gradient can reuse it instead of building it again.
+    """
     n, o, groups = x.shape[0], w.shape[0], geo.groups
     (kh, kw), (ho, wo) = geo.kernel, geo.out_size
     wt = w.transpose(2, 3, 1, 0)                                 # (kh, kw, C/G, O)
     y = xp.empty((n, ho, wo, o), dtype=x.dtype)
     if groups == 1:
         wmat = xp.ascontiguousarray(wt).reshape(-1, o)           # (K, O)
+        if keep_cols:
+            cols = _im2col(xp, _pad_nhwc(xp, x.transpose(0, 2, 3, 1), geo), geo)
+            y.reshape(-1, o)[...] = cols @ wmat
+            if b is not None:
+                y += b
+            return y.transpose(0, 3, 1, 2), cols
     else:
         og = o // groups
         wmat = xp.ascontiguousarray(wt.reshape(kh * kw, w.shape[1], groups, og)
@@ -188,11 +204,16 @@ def _crop(out, geo: _Geometry, b=None):
     return out.transpose(0, 3, 1, 2)
 
 
-def _conv_weight_grad(xp, x, g, geo: _Geometry, w_shape: tuple):
-    """The adjoint of conv in w: (N, C, H, W), (N, O, Ho, Wo) -> (O, C/G, kh, kw)."""
+def _conv_weight_grad(xp, x, g, geo: _Geometry, w_shape: tuple, cols=None):
+    """The adjoint of conv in w: (N, C, H, W), (N, O, Ho, Wo) -> (O, C/G, kh, kw).
+
+    ``cols``, when the forward kept it, is x's whole column matrix (groups == 1).
+    """
     o, cg, kh, kw = w_shape
     groups, n = geo.groups, x.shape[0]
     (ho, wo), og = geo.out_size, o // groups
+    if cols is not None:
+        return (_rows(g).T @ cols).reshape(o, kh, kw, cg).transpose(0, 3, 1, 2)
     dw = xp.zeros((groups, og, kh * kw * cg), dtype=x.dtype)
     xpad = _pad_nhwc(xp, x.transpose(0, 2, 3, 1), geo)
     for s, e in _chunks(xp, n, ho * wo * kh * kw * x.shape[1]):
@@ -245,15 +266,22 @@ class Convolution(Function):
     """y = conv2d(x, w) + b for the geometry ``geo``."""
 
     def forward(self, x, w, b=None, *, geo: _Geometry):
-        self.geo = geo
+        self.geo, self.cols = geo, None
+        n, c = x.shape[:2]
+        cols_bytes = n * geo.out_size[0] * geo.out_size[1] * c * w.shape[2] * w.shape[3] \
+            * x.dtype.itemsize
+        if (geo.groups == 1 and STATE.grad_enabled and self.inputs[1].requires_grad
+                and cols_bytes <= KEEP_COLUMNS_BYTES):
+            y, self.cols = _conv_forward(self.xp, x, w, b, geo, keep_cols=True)
+            return y
         return _conv_forward(self.xp, x, w, b, geo)
 
     def vjp(self, g):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
         dx = ConvolutionTranspose.apply(g, w, geo=self.geo) if need[0] else None
-        dw = (ConvolutionWeightGrad.apply(x, g, geo=self.geo, w_shape=tuple(w.shape))
-              if need[1] else None)
+        dw = (ConvolutionWeightGrad.apply(x, g, geo=self.geo, w_shape=tuple(w.shape),
+                                          cols=self.cols) if need[1] else None)
         if len(self.inputs) == 2:
             return dx, dw
         return dx, dw, (ChannelSum.apply(g) if need[2] else None)
@@ -294,9 +322,9 @@ class ConvolutionTranspose(Function):
 class ConvolutionWeightGrad(Function):
     """dw = conv2d's adjoint in its weight: sum over pixels of g times the windows of x."""
 
-    def forward(self, x, g, *, geo: _Geometry, w_shape: tuple):
+    def forward(self, x, g, *, geo: _Geometry, w_shape: tuple, cols=None):
         self.geo, self.w_shape = geo, w_shape
-        return _conv_weight_grad(self.xp, x, g, geo, w_shape)
+        return _conv_weight_grad(self.xp, x, g, geo, w_shape, cols)
 
     def vjp(self, h):
         x, g = self.inputs
