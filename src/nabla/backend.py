@@ -177,13 +177,46 @@ def scipy_special(xp):
 
 
 # ---------------------------------------------------------------------------
+# CPU memory: keep freed blocks for reuse
+#
+# Activations and gradients are large, short-lived arrays allocated afresh every
+# step. glibc hands blocks above a threshold straight back to the OS on free, so
+# the next step page-faults all of them in again: measured on a LeNet conv layer,
+# forward+backward took 7.6 ms instead of 2.3 ms. Like PyTorch's caching
+# allocator, nabla asks glibc to keep freed memory (blocks up to 32 MiB come from
+# the heap, which is not trimmed below 1 GiB of free space). Peak memory is
+# unchanged; memory is returned when the process ends. NABLA_MALLOC_TUNING=0
+# leaves the C allocator alone.
+def _tune_malloc() -> bool:
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux") or _os.environ.get("NABLA_MALLOC_TUNING") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 << 20)
+        ok &= libc.mallopt(m_trim_threshold, 1 << 30)
+        ok &= libc.mallopt(m_top_pad, 64 << 20)
+        return bool(ok)
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        return False
+
+
+import os as _os  # noqa: E402
+
+MALLOC_TUNED = _tune_malloc()
+
+
+# ---------------------------------------------------------------------------
 # CPU threads for large elementwise work
 #
 # NumPy runs a ufunc on one core, PyTorch on all of them. NumPy releases the GIL
 # inside ufunc loops, so a large elementwise op split into contiguous chunks
 # runs on several threads; below PARALLEL_MIN_SIZE elements the hand-off costs
 # more than it gains.
-import os as _os  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor as _ThreadPoolExecutor  # noqa: E402
 
 PARALLEL_MIN_SIZE = 1 << 20
