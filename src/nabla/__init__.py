@@ -1,6 +1,7 @@
 """nabla: a readable deep learning framework on NumPy and CuPy."""
 from . import autograd, backend, ops
 from . import data, func, nn, optim, utils  # noqa: E402  (after ops: they build on it)
+from . import models, train  # noqa: E402
 from .autograd import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import (Device, Generator, bool_, double, float, float16, float32, float64,
