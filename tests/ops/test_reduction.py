@@ -582,3 +582,20 @@ def test_no_numpy_warnings_in_stable_paths():
         warnings.simplefilter("error")
         nb.tensor([[-math.inf, -math.inf]]).logsumexp(1)
         nb.tensor([0.0, 1.0]).norm(-1.0)
+
+
+@pytest.mark.parametrize("dim", [0, (1, 2), (0, 1), (2, 3), (0, 2, 3), None, 1, 3, (1, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_large_sums_take_the_gemv_path_and_match_numpy(dim, dtype, keepdim):
+    # 5760 elements: above the size where leading/trailing-block sums use a GEMV
+    x = np.random.default_rng(5).standard_normal((8, 6, 10, 12)).astype(dtype)
+    axis = dim if dim is not None else tuple(range(4))
+    got = nb.sum(nb.tensor(x), dim=dim, keepdim=keepdim)
+    want = x.astype(np.float64).sum(axis=axis, keepdims=keepdim)
+    assert got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
+    m = nb.mean(nb.tensor(x), dim=dim, keepdim=keepdim)
+    np.testing.assert_allclose(m.numpy(), x.astype(np.float64).mean(axis=axis, keepdims=keepdim),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)

@@ -140,12 +140,57 @@ def _along_index(xp, index, axis: int) -> tuple:
 
 
 # -- sum and mean --------------------------------------------------------------------
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype) -> np.ndarray:
+    key = (n, dtype)
+    if key not in _ONES:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        _ONES[key] = np.ones(n, dtype=dtype)
+    return _ONES[key]
+
+
+def _sum_by_gemv(x, axes: tuple):
+    """``x.sum(axes)`` as ones-vector products with BLAS, or None where it does not apply.
+
+    NumPy sums short contiguous runs about 10x slower than a GEMV does (a
+    (64, 512, 7, 7) array over its last two axes: 0.64 ms against 0.07 ms), and
+    such sums are everywhere: batch-norm statistics, bias gradients, pooling.
+    Applies to floating C-contiguous NumPy arrays whose reduced axes are a
+    leading block, a trailing block, or both.
+    """
+    if (type(x) is not np.ndarray or x.dtype.kind != "f" or x.size < 1024 or not axes
+            or not x.flags.c_contiguous):
+        return None
+    nd, shape = x.ndim, x.shape
+    lead = 0
+    while lead < len(axes) and axes[lead] == lead:
+        lead += 1
+    trail = len(axes) - lead
+    if axes[lead:] != tuple(range(nd - trail, nd)):
+        return None
+    out = x
+    if trail:
+        k = math.prod(shape[nd - trail:])
+        out = (out.reshape(-1, k) @ _ones(k, x.dtype)).reshape(shape[:nd - trail])
+    if lead:
+        m = math.prod(shape[:lead])
+        out = np.asarray(_ones(m, x.dtype) @ out.reshape(m, -1)).reshape(
+            shape[lead:nd - trail])
+    return out
+
+
 class Sum(Function):
     uses_inputs = False
 
     def forward(self, x, axes, keepdim):
         self.in_shape, self.axes = x.shape, axes
-        return x.sum(axis=axes, keepdims=keepdim)
+        out = _sum_by_gemv(x, axes)
+        if out is None:
+            return x.sum(axis=axes, keepdims=keepdim)
+        return out.reshape(_kept_shape(x.shape, axes)) if keepdim else out
 
     def vjp(self, g):
         g = g.reshape(_kept_shape(self.in_shape, self.axes))
