@@ -161,7 +161,7 @@ def _sum_by_gemv(x, axes: tuple):
     Applies to floating C-contiguous NumPy arrays whose reduced axes are a
     leading block, a trailing block, or both.
     """
-    if (type(x) is not np.ndarray or x.dtype.kind != "f" or x.size < 1024 or not axes
+    if (x.size < 1024 or type(x) is not np.ndarray or x.dtype.kind != "f" or not axes
             or not x.flags.c_contiguous):
         return None
     nd, shape = x.ndim, x.shape
