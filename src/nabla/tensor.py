@@ -119,9 +119,8 @@ class Tensor:
     def grad_fn(self):
         return self._node
 
-    @property
-    def is_floating_point(self):
-        return lambda: self.data.dtype.kind == "f"
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
 
     @property
     def _version_count(self) -> int:
