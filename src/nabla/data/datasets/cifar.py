@@ -11,8 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..dataset import Dataset
-from ..transforms import ToTensor
+from ._image_files import ImageFileDataset
 
 _RECORD = 1 + 3 * 32 * 32
 
@@ -40,7 +39,7 @@ def read_cifar_bin(path: str, num_classes: int = 10) -> tuple:
     return np.ascontiguousarray(images), labels
 
 
-class CIFAR10(Dataset):
+class CIFAR10(ImageFileDataset):
     """CIFAR-10 (60 000 32x32 colour images, 10 classes) from the binary files.
 
     Looks in ``root/cifar-10-batches-bin`` and ``root`` for
@@ -105,16 +104,8 @@ class CIFAR10(Dataset):
     def __len__(self) -> int:
         return len(self.targets)
 
-    def __getitem__(self, index: int):
-        img, target = self.data[index], self.targets[index]
-        img = self.transform(img) if self.transform is not None else ToTensor()(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"CIFAR10(split={split}, samples={len(self)}, root={self.root!r})"
+    def _raw(self, index: int) -> tuple:
+        return self.data[index], self.targets[index]
 
 
 __all__ = ["CIFAR10", "read_cifar_bin"]

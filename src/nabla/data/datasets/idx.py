@@ -15,8 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ...tensor import Tensor
-from ..dataset import Dataset
-from ..transforms import ToTensor
+from ._image_files import ImageFileDataset
 
 # IDX type code -> (big-endian NumPy dtype, name)
 _IDX_TYPES = {0x08: (">u1", "uint8"), 0x09: (">i1", "int8"), 0x0B: (">i2", "int16"),
@@ -96,7 +95,7 @@ def find_file(dirs: list, stem: str, dataset: str, all_stems: list) -> str:
         f"nabla does not download data: put the files in the directory given as root.")
 
 
-class MNIST(Dataset):
+class MNIST(ImageFileDataset):
     """MNIST handwritten digits read from the standard IDX files under ``root``.
 
     Looks for ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
@@ -161,16 +160,8 @@ class MNIST(Dataset):
     def __len__(self) -> int:
         return len(self._labels)
 
-    def __getitem__(self, index: int):
-        img, target = self._images[index], int(self._labels[index])
-        img = self.transform(img) if self.transform is not None else ToTensor()(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"{type(self).__name__}(split={split}, samples={len(self)}, root={self.root!r})"
+    def _raw(self, index: int) -> tuple:
+        return self._images[index], int(self._labels[index])
 
 
 class FashionMNIST(MNIST):
