@@ -217,6 +217,24 @@ def _apply_running(input: Tensor, running_mean: Tensor, running_var: Tensor, wei
 
 
 # -- batch norm ----------------------------------------------------------------------------
+def _check_channel_vectors(op: str, input: Tensor, running_mean, running_var, weight,
+                           bias) -> int:
+    """Check every per-channel argument has C entries; return C."""
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_vector(op, name, t, channels)
+    return channels
+
+
+def _normalize_with_running(op: str, when: str, input: Tensor, running_mean, running_var,
+                            weight, bias, eps: float) -> Tensor:
+    """Normalise with the running statistics, which must then be given."""
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var must be given {when}")
+    return _apply_running(input, running_mean, running_var, weight, bias, eps)
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-05) -> Tensor:
@@ -229,15 +247,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     op = "batch_norm"
     _check_input(input, op, 2, "(N, C, *)")
-    channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        _check_vector(op, name, t, channels)
+    channels = _check_channel_vectors(op, input, running_mean, running_var, weight, bias)
     if not training:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: running_mean and running_var must be given in evaluation "
-                             f"mode (training=False)")
-        return _apply_running(input, running_mean, running_var, weight, bias, eps)
+        return _normalize_with_running(op, "in evaluation mode (training=False)", input,
+                                       running_mean, running_var, weight, bias, eps)
 
     axes = (0,) + tuple(range(2, input.ndim))
     count = math.prod(input.shape[a] for a in axes)
@@ -273,15 +286,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     """
     op = "instance_norm"
     _check_input(input, op, 3, "(N, C, *) with at least one spatial dimension")
-    channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        _check_vector(op, name, t, channels)
+    _check_channel_vectors(op, input, running_mean, running_var, weight, bias)
     if not use_input_stats:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: running_mean and running_var must be given when "
-                             f"use_input_stats=False")
-        return _apply_running(input, running_mean, running_var, weight, bias, eps)
+        return _normalize_with_running(op, "when use_input_stats=False", input, running_mean,
+                                       running_var, weight, bias, eps)
     axes = tuple(range(2, input.ndim))
     count = math.prod(input.shape[a] for a in axes)
     if count == 1:
