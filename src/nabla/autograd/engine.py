@@ -43,6 +43,18 @@ def _topological_order(roots) -> list:
     return order
 
 
+def _leading_to(order: list, targets) -> set:
+    """ids of the tensors in ``order`` (inputs before outputs) from which a tensor
+    whose id is in ``targets`` can be reached."""
+    needed = set()
+    for t in order:
+        node = t._node
+        if id(t) in targets or (node is not None and
+                                any(id(inp) in needed for inp in node.inputs)):
+            needed.add(id(t))
+    return needed
+
+
 def _owner(array):
     return id(array if array.base is None else array.base)
 
@@ -70,6 +82,8 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     for r, g in zip(roots, root_grads):
         table[id(r)] = g if id(r) not in table else table[id(r)] + g
     order = _topological_order(roots)
+    # autograd.grad: run only the part of the graph that leads to the inputs asked for
+    needed = None if capture is None else _leading_to(order, capture)
     handed = {_owner(g.data) for g in root_grads}
     prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
     prev_in_backward, STATE.in_backward = STATE.in_backward, True
@@ -77,7 +91,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
         for i in range(len(order) - 1, -1, -1):
             t, order[i] = order[i], None
             g = table.pop(id(t), None)
-            if g is None:
+            if g is None or (needed is not None and id(t) not in needed):
                 continue
             for hook in t._hooks or ():
                 result = hook(g)
