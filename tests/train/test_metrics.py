@@ -55,3 +55,30 @@ def test_metric_errors():
         accuracy(SCORES, TARGET[:3])
     with pytest.raises(ValueError, match="k=4 must be between 1 and the number of classes"):
         top_k_accuracy(SCORES, TARGET, k=4)
+
+
+def test_language_model_metrics_derive_from_the_mean_loss():
+    from nabla.train import BitsPerChar, Perplexity
+    bpc, ppl = get_metric("bpc"), get_metric("perplexity")
+    assert isinstance(bpc, BitsPerChar) and isinstance(ppl, Perplexity)
+    out = nb.zeros(4, 3, 5)
+    for m in (bpc, ppl):
+        m.reset()
+        m.update(out[:1], None, np.log(4.0))   # one sample at ln 4 nats
+        m.update(out[1:], None, np.log(2.0))   # three at ln 2
+    mean = (np.log(4.0) + 3 * np.log(2.0)) / 4
+    assert bpc.compute() == pytest.approx(mean / np.log(2.0))  # 1.25 bits
+    assert ppl.compute() == pytest.approx(np.exp(mean))
+
+
+def test_token_accuracy_ignores_padding_and_reads_classes_last():
+    from nabla.train import TokenAccuracy
+    out = nb.zeros(2, 3, 4)  # (B, T, V): predicts token 1 everywhere
+    out[:, :, 1] = 1.0
+    target = nb.tensor([[1, 1, 0], [2, 1, 0]])  # 0 = padding
+    m = TokenAccuracy(ignore_index=0)
+    m.reset()
+    m.update(out, target)
+    assert m.compute() == 3 / 4
+    with pytest.raises(ValueError, match=r"token_accuracy: output \(B, T, V\) needs targets"):
+        m.update(out, nb.tensor([1, 2]))

@@ -1,4 +1,5 @@
-"""Metrics the fit loop accumulates over an epoch: loss, accuracy, top-k accuracy.
+"""Metrics the fit loop accumulates over an epoch: loss, accuracy, top-k accuracy,
+and for language models bits per character and perplexity.
 
 A metric is a small accumulator: ``reset()``, ``update(output, target, loss)``
 once per batch, ``compute()`` for the epoch value. They read detached arrays
@@ -9,11 +10,14 @@ class indices (or one-hot / probabilities of ``output``'s shape). A binary outpu
 """
 from __future__ import annotations
 
+import math
+
 from ..backend import get_array_module
 from ..tensor import Tensor
 
-__all__ = ["Metric", "Loss", "Accuracy", "TopKAccuracy", "accuracy", "top_k_accuracy",
-           "get_metric"]
+__all__ = ["Metric", "Loss", "BitsPerChar", "Perplexity", "Accuracy", "TokenAccuracy",
+           "TopKAccuracy",
+           "accuracy", "top_k_accuracy", "get_metric"]
 
 
 def _array(x):
@@ -111,6 +115,26 @@ class Loss(Metric):
         return self._sum / self._count if self._count else float("nan")
 
 
+class BitsPerChar(Loss):
+    """The epoch's mean cross-entropy in bits: ``loss / ln 2`` (``bpc``). Read with a
+    loss in nats per token (``cross_entropy``'s mean), as a language model's."""
+
+    name = "bpc"
+
+    def compute(self) -> float:
+        return super().compute() / math.log(2.0)
+
+
+class Perplexity(Loss):
+    """``exp(loss)``: the number of equally likely tokens the model hesitates between."""
+
+    name = "perplexity"
+
+    def compute(self) -> float:
+        loss = super().compute()
+        return math.exp(loss) if loss < 700 else float("inf")
+
+
 class Accuracy(Metric):
     """Fraction of correct arg-max (or, for binary logits, thresholded) predictions."""
 
@@ -130,6 +154,28 @@ class Accuracy(Metric):
 
     def compute(self) -> float:
         return self._correct / self._total if self._total else float("nan")
+
+
+class TokenAccuracy(Accuracy):
+    """Fraction of correctly predicted tokens of a sequence model: ``output`` (B, T, V)
+    logits -- a language model's layout, classes last -- and ``target`` (B, T) ids;
+    positions whose target is ``ignore_index`` (padding) are not counted."""
+
+    name = "token_accuracy"
+
+    def __init__(self, ignore_index: int = -100):
+        self.ignore_index = ignore_index
+        super().__init__()
+
+    def update(self, output, target, loss: float | None = None) -> None:
+        output, target = _array(output), _array(target)
+        if output.ndim != target.ndim + 1 or output.shape[:-1] != target.shape:
+            raise ValueError(f"token_accuracy: output (B, T, V) needs targets (B, T); got "
+                             f"output {tuple(output.shape)} and target {tuple(target.shape)}")
+        keep = target != self.ignore_index
+        xp = get_array_module(output)
+        self._correct += int(((xp.argmax(output, axis=-1) == target) & keep).sum())
+        self._total += int(keep.sum())
 
 
 class TopKAccuracy(Accuracy):
@@ -157,9 +203,15 @@ def get_metric(spec: str | Metric) -> Metric:
     name = spec.lower().replace("_", "").replace("-", "")
     if name == "loss":
         return Loss()
+    if name in ("bpc", "bitsperchar"):
+        return BitsPerChar()
+    if name in ("perplexity", "ppl"):
+        return Perplexity()
     if name in ("accuracy", "acc", "top1"):
         return Accuracy()
+    if name == "tokenaccuracy":
+        return TokenAccuracy()
     if name.startswith("top") and name[3:].isdigit():
         return TopKAccuracy(int(name[3:]))
-    raise ValueError(f"metrics: unknown metric {spec!r}; expected 'loss', 'accuracy' or "
-                     f"'topK' (e.g. 'top5')")
+    raise ValueError(f"metrics: unknown metric {spec!r}; expected 'loss', 'accuracy', "
+                     f"'topK' (e.g. 'top5'), 'token_accuracy', 'bpc' or 'perplexity'")
