@@ -10,9 +10,12 @@ from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Sub
                       random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
+from .text import (CharLMDataset, CharVocab, StdlibText, TextCorpus, read_text, stdlib_corpus,
+                   unigram_entropy_bits)
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "ChainDataset", "random_split", "default_collate", "default_convert", "DataLoader",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
-           "datasets", "transforms"]
+           "datasets", "transforms", "read_text", "CharVocab", "TextCorpus", "stdlib_corpus",
+           "unigram_entropy_bits", "CharLMDataset", "StdlibText"]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..text import StdlibText
 from .cifar import CIFAR10, read_cifar_bin
+from .dates import Dates
 from .idx import MNIST, FashionMNIST, read_idx
+from .snippets import CodeSnippets
 from .toy import Blobs, Circles, Digits, Moons, stratified_split
 
 
@@ -34,6 +37,13 @@ _REGISTRY = {
                                   "under root, 10 classes (not bundled)", {"root": "data"}),
     "cifar10": DatasetEntry(CIFAR10, "CIFAR-10 32x32 colour images from the binary files "
                             "under root, 10 classes (not bundled)", {"root": "data"}),
+    "stdlib-text": DatasetEntry(StdlibText, "character windows of the Python standard library's "
+                                "source, ~1 M characters, for language models (bundled with "
+                                "Python)", {"seq_len": 128, "max_chars": 1_000_000}),
+    "dates": DatasetEntry(Dates, "written dates in 20 formats -> ISO dates, 1950-2049, for "
+                          "seq2seq (generated)", {"n_samples": 10000, "seed": 0}),
+    "snippets": DatasetEntry(CodeSnippets, "256-character snippets of standard-library source "
+                             "labelled by package, 8 classes (bundled with Python)", {}),
 }
 
 
@@ -53,4 +63,5 @@ def get(name: str, **kwargs):
 
 
 __all__ = ["Digits", "Moons", "Circles", "Blobs", "MNIST", "FashionMNIST", "CIFAR10",
+           "StdlibText", "Dates", "CodeSnippets",
            "available", "get", "read_idx", "read_cifar_bin", "stratified_split", "DatasetEntry"]
