@@ -234,6 +234,22 @@ class Tensor:
         t._version = self._version  # shares memory, so shares the version counter
         return t
 
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A leaf's independent copy (data, ``requires_grad`` and ``grad``), of the same
+        class (a Parameter stays a Parameter): what ``copy.deepcopy(module)`` needs. As
+        in PyTorch, a tensor an op computed (a graph node) cannot be deep-copied."""
+        if self._node is not None:
+            raise RuntimeError("deepcopy: only leaf tensors support deepcopy (this one was "
+                               "computed by an op recorded for autograd); copy "
+                               "tensor.detach() instead")
+        new = Tensor._wrap(self.data.copy()) if type(self) is Tensor else \
+            type(self)(Tensor._wrap(self.data.copy()), requires_grad=self.requires_grad)
+        new.requires_grad = self.requires_grad
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
     def detach_(self) -> "Tensor":
         self._node = None
         self.requires_grad = False

@@ -223,3 +223,21 @@ def test_requires_grad_and_freezing():
     net.block.requires_grad_(False)
     net(nb.randn(2, 3)).sum().backward()
     assert net.block.fc.weight.grad is None and net.head[1].weight.grad is not None
+
+
+def test_deepcopy_gives_an_independent_module():
+    import copy
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    m[0].weight.grad = nb.ones(2, 3)
+    c = copy.deepcopy(m)
+    assert isinstance(c[0].weight, nn.Parameter) and c[0].weight.requires_grad
+    assert list(c.state_dict()) == list(m.state_dict())
+    for a, b in zip(c.state_dict().values(), m.state_dict().values()):
+        assert a is not b and np.array_equal(a.numpy(), b.numpy())
+    c[0].weight.data[...] = 0.0
+    c[1].running_mean.data[...] = 5.0
+    assert m[0].weight.data.any() and not m[1].running_mean.data.any()
+    np.testing.assert_array_equal(c[0].weight.grad.numpy(), np.ones((2, 3)))
+    assert c[0].weight.grad is not m[0].weight.grad
+    with pytest.raises(RuntimeError, match="only leaf tensors support deepcopy"):
+        copy.deepcopy(m[0].weight * 2)
