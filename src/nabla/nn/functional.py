@@ -1,5 +1,6 @@
 """Stateless layer functions, where PyTorch puts them (``import nabla.nn.functional as F``)."""
 from ..ops.activation import *  # noqa: F401,F403
+from ..ops.attention import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.dropout import *  # noqa: F401,F403
 from ..ops.elementwise import sigmoid, tanh  # noqa: F401

@@ -1,17 +1,18 @@
 """The op library: one file per family; each op is a Function plus a wrapper.
 
 Each family lists its public functions in ``__all__`` (re-exported here and by
-``nabla``, except the losses, which live in ``nabla.nn.functional`` as in
-PyTorch) and the Tensor methods it provides in ``TENSOR_METHODS`` (installed
+``nabla``, except the losses and attention, which live in ``nabla.nn.functional``
+as in PyTorch) and the Tensor methods it provides in ``TENSOR_METHODS`` (installed
 on ``Tensor`` below).
 """
 from ..tensor import Tensor
-from . import (activation, conv, convert, creation, dropout, elementwise, index, linalg, linear,
-               loss, normalization, pool, random, reduction, shape, softmax)
+from . import (activation, attention, conv, convert, creation, dropout, elementwise, index,
+               linalg, linear, loss, normalization, pool, random, recurrent, reduction, shape,
+               softmax)
 
 # named before the star imports below rebind names like `softmax` to functions
-FAMILIES = (activation, conv, convert, creation, dropout, elementwise, index, linalg, linear,
-            loss, normalization, pool, random, reduction, shape, softmax)
+FAMILIES = (activation, attention, conv, convert, creation, dropout, elementwise, index, linalg,
+            linear, loss, normalization, pool, random, recurrent, reduction, shape, softmax)
 
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
@@ -25,11 +26,14 @@ from .linear import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
 
-__all__ = sorted({name for family in FAMILIES if family is not loss for name in family.__all__})
+_FUNCTIONAL_ONLY = (attention, loss)
+__all__ = sorted({name for family in FAMILIES if family not in _FUNCTIONAL_ONLY
+                  for name in family.__all__})
 
 for _family in FAMILIES:
     for _name, _method in _family.TENSOR_METHODS.items():

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 
-from ..backend import ufunc
+from ..backend import scipy_special, ufunc
 from ..tensor import Tensor
 from .elementwise import (Mul, _check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
                           abs, clamp, erf, exp, sigmoid, tanh, where)
+from .reduction import _rules_differentiated
 
 _SQRT1_2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -158,18 +159,24 @@ class Elu(_Unary):
 
 
 class Gelu(_Unary):
-    """x * Phi(x) (``approximate='none'``) or its tanh approximation."""
+    """x * Phi(x) (``approximate='none'``) or its tanh approximation.
+
+    The exact form keeps Phi(x) from the forward for the derivative
+    Phi(x) + x phi(x): erf costs about thirty exps, and a plain backward
+    then needs only one exp.
+    """
 
     def forward(self, x, approximate):
         self.approximate = approximate
         xp = self.xp
         if approximate == "tanh":
             inner = _GELU_K * (x + _GELU_C * x * x * x)
-            out = 0.5 * x * (1 + xp.tanh(inner))
-        else:
-            from ..backend import scipy_special
-            out = 0.5 * x * (1 + scipy_special(xp).erf(x * _SQRT1_2))
-        return out.astype(x.dtype, copy=False)
+            return (0.5 * x * (1 + xp.tanh(inner))).astype(x.dtype, copy=False)
+        cdf = ufunc(xp, scipy_special(xp).erf, x * _SQRT1_2).astype(x.dtype, copy=False)
+        cdf += 1
+        cdf *= 0.5
+        self.cdf = cdf
+        return x * cdf
 
     def derivative(self):
         x = self.inputs[0]
@@ -177,9 +184,17 @@ class Gelu(_Unary):
             t = tanh(_GELU_K * (x + _GELU_C * x * x * x))
             d_inner = _GELU_K * (1 + (3 * _GELU_C) * x * x)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
-        cdf = 0.5 * (1 + erf(x * _SQRT1_2))
-        pdf = exp(-0.5 * x * x) * _INV_SQRT_2PI
-        return cdf + x * pdf
+        if _rules_differentiated():  # the derivative joins the graph: build it from x
+            cdf = 0.5 * (1 + erf(x * _SQRT1_2))
+            return cdf + x * (exp(-0.5 * x * x) * _INV_SQRT_2PI)
+        x, xp = x.data, self.xp
+        d = xp.multiply(x, x, out=xp.empty_like(x))  # in place: -x^2/2, phi, x phi, + Phi
+        d *= -0.5
+        xp.exp(d, out=d)
+        d *= x
+        d *= _INV_SQRT_2PI
+        d += self.cdf
+        return Tensor._wrap(d)
 
 
 class Softplus(_Unary):
