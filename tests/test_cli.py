@@ -96,3 +96,65 @@ def test_mnist_without_data_dir_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["train", "lenet", "--dataset", "mnist"]) == 2
     err = capsys.readouterr().err
     assert "(pass --data-dir DIR)" in err and err.count("\n") == 1
+
+
+# -- sequence models --------------------------------------------------------------------------
+def _python_text(n_lines: int = 400) -> str:
+    """A small Python-like text the tests write (the corpus a user would pass with --text)."""
+    lines = []
+    for i in range(n_lines):
+        lines += [f"def f{i}(x, y):", f"    return x * {i % 7} + y", ""]
+    return "\n".join(lines)
+
+
+def test_train_char_lstm_on_a_text_file_then_sample_and_evaluate(tmp_path, capsys):
+    text = tmp_path / "code.py"
+    text.write_text(_python_text())
+    out_dir = tmp_path / "run"
+    assert main(["train", "char-lstm", "--text", str(text), "--epochs", "2", "--seq-len", "32",
+                 "--out", str(out_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "char_lstm" in out and "unigram baseline" in out and "bpc" in out
+    bpc = float(out.split("test ")[1].split("bpc ")[1].split(",")[0])
+    unigram = float(out.split("unigram baseline ")[1].split()[0])
+    assert bpc < unigram - 1.0          # this text is very regular: context helps a lot
+    ckpt = str(out_dir / "best.safetensors")
+    assert main(["sample", ckpt, "--prompt", "def f", "--length", "40", "--seed", "1"]) == 0
+    sample = capsys.readouterr().out
+    assert sample.startswith("def f") and len(sample.rstrip("\n")) >= 40
+    assert main(["sample", ckpt, "--prompt", "def f", "--length", "40", "--seed", "1"]) == 0
+    assert capsys.readouterr().out == sample   # seeded
+    assert main(["evaluate", ckpt, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "char_lstm" and report["bpc"] == pytest.approx(bpc, abs=1e-3)
+    assert report["perplexity"] == pytest.approx(2 ** bpc, rel=1e-3)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty"),
+    (b"abc\xff\xfedef", "not UTF-8 text"),
+])
+def test_bad_text_files_are_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "t.txt"
+    path.write_bytes(content)
+    assert main(["train", "char-gru", "--text", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nabla: error: ") and message in err and str(path) in err
+    assert err.count("\n") == 1
+
+
+def test_sample_needs_a_language_model(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    assert main(["train", "logreg", "--epochs", "1", "--out", str(out_dir),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(out_dir / "last.safetensors")]) == 2
+    assert "not a language model" in capsys.readouterr().err
+
+
+def test_models_lists_the_sequence_zoo(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert {"char_lstm", "char_gru", "char_rnn", "gpt", "seq2seq_dates",
+            "snippet_classifier"} <= names

@@ -143,13 +143,14 @@ def _count(model) -> int:
 # -- train ------------------------------------------------------------------------------------
 def _train_settings(args, defaults: dict) -> dict:
     """Command-line values, falling back to the model's registered defaults."""
-    pick = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer",
-                                          "momentum", "label_smoothing")}
     fallback = {"epochs": 10, "batch_size": 64, "lr": 1e-3, "optimizer": "adam",
-                "momentum": 0.9, "label_smoothing": 0.0}
-    settings = {k: v if v is not None else defaults.get(k, fallback[k]) for k, v in pick.items()}
+                "momentum": 0.9, "label_smoothing": 0.0, "seq_len": 64, "clip_grad_norm": None}
+    settings = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, v)
+                for k, v in fallback.items()}
     if settings["epochs"] < 1 or settings["batch_size"] < 1 or settings["lr"] <= 0:
         raise CLIError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    if settings["seq_len"] < 1:
+        raise CLIError("--seq-len must be >= 1")
     return settings
 
 
@@ -166,9 +167,43 @@ def _check_device(spec: str | None):
     return device
 
 
+def _classification_task(args, entry, settings: dict):
+    """An image or toy classification task from the dataset registry."""
+    from .nn import CrossEntropyLoss
+    from .train.tasks import Task
+    dataset = _resolve_dataset(args.dataset or entry.default_dataset)
+    train_set = _load_split(dataset, args.data_dir, train=True)
+    test_set = _load_split(dataset, args.data_dir, train=False)
+    input_shape, num_classes = _sample_spec(train_set)
+    description = f"{dataset} ({len(train_set)} train / {len(test_set)} test)"
+    return Task("classification", train_set, test_set, test_set,
+                {"input_shape": input_shape, "num_classes": num_classes},
+                CrossEntropyLoss(label_smoothing=settings["label_smoothing"]), ("loss", "accuracy"),
+                "val_accuracy", description,
+                {"task": "classification", "dataset": dataset, "data_dir": args.data_dir})
+
+
+def _make_task(args, entry, settings: dict):
+    """The data, loss and metrics of ``entry``'s kind of model, from the command line."""
+    from .train import tasks
+    if entry.task != "language-model" and args.text is not None:
+        raise CLIError(f"--text is for the language models (char-lstm, char-gru, char-rnn, "
+                       f"gpt), not {args.model}")
+    try:
+        if entry.task == "classification":
+            return _classification_task(args, entry, settings)
+        if entry.task == "language-model":
+            return tasks.language_model(settings["seq_len"], args.text, args.max_chars)
+        if entry.task == "seq2seq":
+            return tasks.seq2seq_dates(seed=args.seed)
+        return tasks.text_classification(seed=args.seed)
+    except (FileNotFoundError, ValueError, UnicodeDecodeError) as err:
+        raise CLIError(" ".join(str(err).split())) from err
+
+
 def train(args) -> int:
     import nabla as nb
-    from . import models, nn
+    from . import models
     from .data import DataLoader
     from .train import CSVLogger, CurvePlotter, ModelCheckpoint, evaluate, fit
 
@@ -178,7 +213,6 @@ def train(args) -> int:
     except KeyError as err:
         raise CLIError(err.args[0]) from err
     entry = models.MODELS[name]
-    dataset = _resolve_dataset(args.dataset or entry.default_dataset)
     settings = _train_settings(args, entry.train_defaults)
     device = _check_device(args.device)
     if args.resume is not None and not os.path.isfile(args.resume):
@@ -186,38 +220,52 @@ def train(args) -> int:
     out = args.out or os.path.join("runs", name)
 
     nb.manual_seed(args.seed)
-    train_set = _load_split(dataset, args.data_dir, train=True)
-    test_set = _load_split(dataset, args.data_dir, train=False)
-    input_shape, num_classes = _sample_spec(train_set)
-    config = {"input_shape": input_shape, "num_classes": num_classes, **entry.model_defaults}
+    task = _make_task(args, entry, settings)
+    config = {**task.model_config, **entry.model_defaults}
+    if entry.task == "language-model" and "block_size" in entry.model_defaults:
+        config["block_size"] = settings["seq_len"]  # a Transformer's context = the window
     model = _build_model(name, config)
     optimizer = _make_optimizer(settings["optimizer"], model.named_parameters(), settings["lr"],
                                 settings["momentum"], args.weight_decay)
     scheduler = nb.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings["epochs"])
-    train_loader = DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True,
+    train_loader = DataLoader(task.train_set, batch_size=settings["batch_size"], shuffle=True,
                               num_workers=args.num_workers)
-    test_loader = DataLoader(test_set, batch_size=256, num_workers=args.num_workers)
-    meta = {"model": name, "config": _jsonable(config), "dataset": dataset,
-            "data_dir": args.data_dir, "settings": settings, "seed": args.seed}
-    print(f"nabla train: {name} ({_count(model):,} parameters) on {dataset} "
-          f"({len(train_set)} train / {len(test_set)} test), {settings['optimizer']} "
-          f"lr={settings['lr']:g}, batch {settings['batch_size']}, {settings['epochs']} epochs")
-    checkpoint = ModelCheckpoint(out, monitor="val_accuracy", save_best_only=True, meta=meta)
+    val_loader = DataLoader(task.val_set, batch_size=256, num_workers=args.num_workers)
+    meta = {"model": name, "config": _jsonable(config), "settings": settings,
+            "seed": args.seed, **task.meta}
+    print(f"nabla train: {name} ({_count(model):,} parameters) on {task.description}; "
+          f"{settings['optimizer']} lr={settings['lr']:g}, batch {settings['batch_size']}, "
+          f"{settings['epochs']} epochs")
+    checkpoint = ModelCheckpoint(out, monitor=task.monitor, save_best_only=True, meta=meta)
     csv_path, png_path = os.path.join(out, "log.csv"), os.path.join(out, "curves.png")
-    plotter = CurvePlotter(png_path, title=f"{name} on {dataset}")
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings["label_smoothing"])
-    fit(model, loss_fn, optimizer, train_loader, test_loader,
+    plotter = CurvePlotter(png_path, title=f"{name} on {task.description.split(':')[0]}")
+    fit(model, task.loss_fn, optimizer, train_loader, val_loader,
         epochs=settings["epochs"], scheduler=scheduler,
         callbacks=[checkpoint, CSVLogger(csv_path), plotter], device=device,
-        progress=not args.no_progress, resume=args.resume, meta=meta)
-    result = evaluate(model, test_loader, nn.CrossEntropyLoss())
+        metrics=task.metrics, progress=not args.no_progress, resume=args.resume,
+        clip_grad_norm=settings["clip_grad_norm"], meta=meta)
+    test_loader = DataLoader(task.test_set, batch_size=256)
+    result = evaluate(model, test_loader, task.loss_fn, metrics=task.metrics)
     seconds = time.perf_counter() - start
-    print(f"test accuracy {100 * result['accuracy']:.2f}% (loss {result['loss']:.4f}) on "
-          f"{result['samples']} {dataset} test images, {seconds:.1f}s in all")
+    print(f"test {_summary(result)} on {result['samples']:,} test samples, "
+          f"{seconds:.1f}s in all")
+    for line in task.final(model)[1] if task.final else ():
+        print(line)
     print(f"checkpoint: {checkpoint.last_path} (best: {checkpoint.best_path})")
     print(f"log: {csv_path}")
     print(f"curves: {plotter.written or png_path + ' (skipped: matplotlib is not installed)'}")
     return 0
+
+
+def _summary(result: dict) -> str:
+    """'accuracy 98.61% (loss 0.0512)' or 'loss 1.2345, bpc 1.781, perplexity 3.44'."""
+    if "accuracy" in result:
+        return f"accuracy {100 * result['accuracy']:.2f}% (loss {result['loss']:.4f})"
+    parts = []
+    for key in ("loss", "bpc", "perplexity", "token_accuracy"):
+        if key in result:
+            parts.append(f"{key.replace('_', ' ')} {result[key]:.4f}")
+    return ", ".join(parts)
 
 
 def _jsonable(value):
@@ -238,43 +286,85 @@ def _tuples(value):
 
 
 # -- evaluate ---------------------------------------------------------------------------------
-def evaluate_cmd(args) -> int:
-    from . import nn
-    from .data import DataLoader
+def _load_trained(path: str):
+    """(checkpoint dict, model with its weights) of a checkpoint written by `nabla train`."""
     from .serialization import load
-    from .train import evaluate
-
-    if not os.path.isfile(args.checkpoint):
-        raise CLIError(f"checkpoint not found: {args.checkpoint}")
+    if not os.path.isfile(path):
+        raise CLIError(f"checkpoint not found: {path}")
     try:
-        ckpt = load(args.checkpoint)
+        ckpt = load(path)
     except Exception as err:  # a corrupt file: name it, in one line
-        raise CLIError(f"cannot read checkpoint {args.checkpoint}: {err}") from err
+        raise CLIError(f"cannot read checkpoint {path}: {err}") from err
     meta = ckpt.get("meta") if isinstance(ckpt, dict) else None
     if not meta or "model" not in meta:
-        raise CLIError(f"{args.checkpoint} has no model description (it was not written by "
+        raise CLIError(f"{path} has no model description (it was not written by "
                        f"`nabla train`); load it with model.load_state_dict in Python")
     model = _build_model(meta["model"], _tuples(meta.get("config", {})))
     model.load_state_dict(ckpt["model"])
-    dataset = _resolve_dataset(args.dataset or meta["dataset"])
-    test_set = _load_split(dataset, args.data_dir or meta.get("data_dir"), train=False)
-    if _sample_spec(test_set)[0] != tuple(meta["config"]["input_shape"]):
-        raise CLIError(f"{meta['model']} was trained on inputs of shape "
-                       f"{tuple(meta['config']['input_shape'])}; {dataset} has "
-                       f"{_sample_spec(test_set)[0]}")
-    loader = DataLoader(test_set, batch_size=args.batch_size)
-    metrics = ("loss", "accuracy", "top5") if _sample_spec(test_set)[1] > 5 else (
-        "loss", "accuracy")
-    result = evaluate(model, loader, nn.CrossEntropyLoss(), metrics=metrics,
-                      device=_check_device(args.device))
+    return ckpt, model
+
+
+def evaluate_cmd(args) -> int:
+    from .data import DataLoader
+    from .train import evaluate, tasks
+
+    ckpt, model = _load_trained(args.checkpoint)
+    meta = ckpt["meta"]
+    device = _check_device(args.device)
+    if device is not None:
+        model.to(device)
+    if meta.get("task", "classification") == "classification":
+        given = argparse.Namespace(dataset=args.dataset or meta["dataset"],
+                                   data_dir=args.data_dir or meta.get("data_dir"))
+        task = _classification_task(given, None, {"label_smoothing": 0.0})
+        if tuple(task.model_config["input_shape"]) != tuple(meta["config"]["input_shape"]):
+            raise CLIError(f"{meta['model']} was trained on inputs of shape "
+                           f"{tuple(meta['config']['input_shape'])}; {task.meta['dataset']} "
+                           f"has {tuple(task.model_config['input_shape'])}")
+        if task.model_config["num_classes"] > 5:
+            task.metrics = ("loss", "accuracy", "top5")
+        dataset = task.meta["dataset"]
+    else:
+        if args.dataset is not None:
+            raise CLIError(f"--dataset: {meta['model']} is evaluated on the data it was "
+                           f"trained on")
+        try:
+            task = tasks.rebuild(meta)
+        except (FileNotFoundError, ValueError, UnicodeDecodeError) as err:
+            raise CLIError(" ".join(str(err).split())) from err
+        dataset = task.description.split(":")[0]
+    loader = DataLoader(task.test_set, batch_size=args.batch_size)
+    result = evaluate(model, loader, task.loss_fn, metrics=task.metrics)
+    if task.final:
+        result.update(task.final(model)[0])
     report = {"checkpoint": args.checkpoint, "model": meta["model"], "dataset": dataset,
               "epoch": ckpt.get("epoch"), **result}
     if args.json:
         print(json.dumps(report))
     else:
         for key, value in report.items():
-            print(f"{key:>10}: {value:.4f}" if isinstance(value, float) else
-                  f"{key:>10}: {value}")
+            print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else
+                  f"{key:>14}: {value}")
+    return 0
+
+
+# -- sample -----------------------------------------------------------------------------------
+def sample_cmd(args) -> int:
+    from .data.text import CharVocab
+    from .models.generation import generate
+
+    ckpt, model = _load_trained(args.checkpoint)
+    meta = ckpt["meta"]
+    if meta.get("task") != "language-model":
+        raise CLIError(f"{args.checkpoint} holds a {meta['model']}, not a language model "
+                       f"(char-lstm, char-gru, char-rnn, gpt)")
+    if args.length < 0 or args.temperature <= 0 or (args.top_k is not None and args.top_k < 1):
+        raise CLIError("--length must be >= 0, --temperature > 0 and --top-k >= 1")
+    vocab = CharVocab.from_dict(meta["vocab"])
+    prompt = args.prompt if args.prompt else "\n"
+    ids = generate(model, vocab.encode(prompt), args.length, args.temperature, args.top_k,
+                   seed=args.seed)
+    print(prompt + vocab.decode(ids))
     return 0
 
 
@@ -283,8 +373,11 @@ def models_cmd(args) -> int:
     from . import models
     rows = []
     for name, entry in models.MODELS.items():
-        shape, classes = _default_spec(entry.default_dataset)
-        model = entry.constructor(input_shape=shape, num_classes=classes)
+        if entry.task == "classification":
+            shape, classes = _default_spec(entry.default_dataset)
+            model = entry.constructor(input_shape=shape, num_classes=classes)
+        else:  # sizes the data decides take their Config defaults (a 100-character vocabulary)
+            model = entry.constructor(**entry.model_defaults)
         rows.append((name, f"{_count(model):,}", entry.default_dataset, entry.description))
     _table(("model", "parameters", "dataset", "description"), rows, right=(1,))
     aliases = ", ".join(f"{a} = {n}" for a, n in models.ALIASES.items())
@@ -338,6 +431,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
+    p.add_argument("--clip-grad-norm", type=float, help="clip the gradients' total norm")
+    p.add_argument("--text", metavar="PATH", help="language models: train on this text file or "
+                                                  "directory instead of the standard library")
+    p.add_argument("--seq-len", type=int, help="language models: characters per window")
+    p.add_argument("--max-chars", type=int, help="language models: characters of the "
+                                                 "standard library to read (default 1.5M)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="directory for checkpoints, log and curves (default "
                                  "runs/MODEL)")
@@ -356,6 +455,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--json", action="store_true", help="print one JSON object of metrics")
     p.set_defaults(func=evaluate_cmd)
+
+    p = sub.add_parser("sample", help="generate text from a language-model checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--prompt", default="", help="text to start from (default: a newline)")
+    p.add_argument("--length", type=int, default=500, help="characters to generate")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, help="sample among the K most likely characters")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=sample_cmd)
 
     p = sub.add_parser("models", help="list the model zoo")
     p.set_defaults(func=models_cmd)
