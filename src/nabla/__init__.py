@@ -1,5 +1,9 @@
 """nabla: a readable deep learning framework on NumPy and CuPy."""
-from . import autograd, backend, ops
+from . import _blas
+
+BLAS_CORETYPE = _blas.tune()  # before anything imports NumPy: see _blas.py
+
+from . import autograd, backend, ops  # noqa: E402
 from . import data, func, nn, optim, utils  # noqa: E402  (after ops: they build on it)
 from . import models, train  # noqa: E402
 from .autograd import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
