@@ -1,7 +1,7 @@
 """Quality at equal budget: the same language-model recipe trained for the same wall-clock
 time in nabla and in PyTorch 2.13 CPU, then validation bits per character and samples.
 
-Both frameworks start from the same weights (PyTorch's, copied key for key), read the
+Both frameworks start from the same weights (nabla's, copied key for key), read the
 same batches in the same order from the same standard-library corpus, and use the same
 optimizer settings. The machine's speed drifts for minutes at a time, so the two runs
 are interleaved: they take turns of about ``--slice`` seconds until each has used
@@ -51,15 +51,16 @@ def lstm_pair(vocab: int):
 
 
 def gpt_pair(vocab: int, block: int):
-    from bench_gpt import torch_gpt  # the PyTorch twin of nabla.models.gpt
+    """nabla's GPT (4 layers x 256, 4 heads) and bench_gpt.py's PyTorch twin."""
+    from bench_gpt import SETTINGS, TorchGPT
+    settings = {**SETTINGS, "vocab_size": vocab, "block_size": block}
     torch.manual_seed(0)
-    t_model = torch_gpt(vocab, block)
-    n_model = nb.models.gpt(vocab_size=vocab, block_size=block)
-    return n_model, t_model
+    return nb.models.gpt(**settings), TorchGPT(**settings)
 
 
 def _copy_weights(n_model, t_model) -> None:
-    n_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
+    """nabla's initial weights (each model's own initialisation) into the PyTorch twin."""
+    t_model.load_state_dict({k: torch.tensor(v.numpy()) for k, v in n_model.state_dict().items()})
 
 
 class Trainer:
@@ -103,7 +104,7 @@ class Trainer:
         self.model.train()
         return total / len(windows) / math.log(2)
 
-    def sample(self, vocab, length: int = 600, seed: int = 0) -> str:
+    def sample(self, vocab, length: int = 1500, seed: int = 0) -> str:
         """Temperature-0.8 sample from a newline, re-reading the recent context each step
         (the same procedure for both frameworks)."""
         lib, rng = self.lib, np.random.default_rng(seed)
@@ -158,11 +159,16 @@ def run(kind: str, minutes: float, slice_s: float, max_chars: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", default=["lstm", "gpt"], choices=list(RECIPES))
+    parser.add_argument("models", nargs="*", help=f"some of {', '.join(RECIPES)} (default: all)")
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--slice", type=float, default=10.0, help="seconds per turn")
     parser.add_argument("--max-chars", type=int, default=tasks.DEFAULT_MAX_CHARS)
     args = parser.parse_args()
+    unknown = set(args.models) - set(RECIPES)
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(RECIPES)}")
+    args.models = args.models or list(RECIPES)
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} "
           f"threads); {args.minutes:g} min of training each, interleaved in {args.slice:g} s "
           f"turns")

@@ -59,21 +59,28 @@ def test_generate_is_seeded_and_matches_the_stateless_path():
     assert generate(Stateless(model), [1, 2, 3], 20, seed=5) == a
 
 
-def _train_lm(model, task, steps, lr, batch_size=32):
+def _train(model, task, lr, epochs=1, max_steps=None, batch_size=64):
+    """Adam with gradient clipping over ``task``'s training batches ``(*inputs, target)``."""
     from nabla.data import DataLoader
     opt = optim.Adam(model.parameters(), lr=lr)
     loader = DataLoader(task.train_set, batch_size=batch_size, shuffle=True)
     step = 0
-    while step < steps:
-        for x, y in loader:
-            loss = task.loss_fn(model(nb.tensor(x)), nb.tensor(y))
+    for _ in range(epochs):
+        for *inputs, target in loader:
+            loss = task.loss_fn(model(*map(nb.tensor, inputs)), nb.tensor(target))
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            if step == steps:
-                break
+            if step == max_steps:
+                return
+
+
+def _metrics(model, dataset, loss_fn, metrics):
+    from nabla.data import DataLoader
+    from nabla.train import evaluate
+    return evaluate(model, DataLoader(dataset, batch_size=256), loss_fn, metrics=metrics)
 
 
 def test_char_lstm_beats_the_unigram_entropy_of_the_stdlib():
@@ -81,11 +88,8 @@ def test_char_lstm_beats_the_unigram_entropy_of_the_stdlib():
     task = tasks.language_model(seq_len=48, max_chars=120_000)
     model = models.char_lstm(vocab_size=task.model_config["vocab_size"], hidden_size=128,
                              embed_dim=32)
-    _train_lm(model, task, steps=300, lr=5e-3)
-    from nabla.data import DataLoader
-    from nabla.train import evaluate
-    result = evaluate(model, DataLoader(task.val_set, batch_size=128), task.loss_fn,
-                      metrics=("bpc",))
+    _train(model, task, lr=5e-3, epochs=100, max_steps=300, batch_size=32)
+    result = _metrics(model, task.val_set, task.loss_fn, ("bpc",))  # validation bits/char
     unigram = task.meta["unigram_bits"]
     assert unigram > 4.0                        # Python source: ~4.5-5 bits per character
     assert result["bpc"] < unigram - 1.2, (result, unigram)
@@ -95,16 +99,7 @@ def test_seq2seq_dates_learns_exact_iso_dates():
     nb.manual_seed(0)
     task = tasks.seq2seq_dates(n_train=12_000, n_test=1_000)
     model = models.seq2seq(**task.model_config, embed_dim=32, hidden_size=96)
-    from nabla.data import DataLoader
-    opt = optim.Adam(model.parameters(), lr=4e-3)
-    loader = DataLoader(task.train_set, batch_size=64, shuffle=True)
-    for _ in range(5):
-        for src, tgt_in, tgt_out in loader:
-            loss = task.loss_fn(model(nb.tensor(src), nb.tensor(tgt_in)), nb.tensor(tgt_out))
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+    _train(model, task, lr=4e-3, epochs=5)
     metrics, lines = task.final(model)
     assert metrics["exact_match"] >= 0.99, lines
 
@@ -113,17 +108,7 @@ def test_snippet_classifier_beats_chance_by_a_wide_margin():
     nb.manual_seed(0)
     task = tasks.text_classification()
     model = models.snippet_classifier(**task.model_config, hidden_size=64, embed_dim=32)
-    from nabla.data import DataLoader
-    from nabla.train import evaluate
-    opt = optim.Adam(model.parameters(), lr=3e-3)
-    loader = DataLoader(task.train_set, batch_size=64, shuffle=True)
-    for _ in range(3):
-        for x, y in loader:
-            loss = task.loss_fn(model(nb.tensor(x)), nb.tensor(y))
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-    result = evaluate(model, DataLoader(task.test_set, batch_size=256), task.loss_fn)
+    _train(model, task, lr=3e-3, epochs=3)
+    result = _metrics(model, task.test_set, task.loss_fn, ("accuracy",))
     chance = 1 / task.model_config["num_classes"]
     assert result["accuracy"] > 2.5 * chance, result
