@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import compare, table, torch
+from common import compare, table, torch, train_step_pair
 
 import nabla as nb
 
@@ -35,34 +35,9 @@ def char_lstm(nn):
 
 
 def step_pair():
-    torch.manual_seed(0)
-    t_model, n_model = char_lstm(torch.nn), char_lstm(nb.nn)
-    n_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
-    rng = np.random.default_rng(0)
-    text = rng.integers(0, VOCAB, (SEQ + 1, BATCH))
-    x, y = text[:-1], text[1:].reshape(-1)
-    tx, ty, nx, ny = torch.tensor(x), torch.tensor(y), nb.tensor(x), nb.tensor(y)
-    t_opt = torch.optim.Adam(t_model.parameters(), lr=1e-3)
-    n_opt = nb.optim.Adam(n_model.parameters(), lr=1e-3)
-    t_loss, n_loss = torch.nn.CrossEntropyLoss(), nb.nn.CrossEntropyLoss()
-
-    def step_t():
-        t_opt.zero_grad()
-        t_loss(t_model(tx), ty).backward()
-        t_opt.step()
-
-    def step_n():
-        n_opt.zero_grad()
-        n_loss(n_model(nx), ny).backward()
-        n_opt.step()
-
-    # the two models start equal: one step must agree before timing means anything
-    step_t()
-    step_n()
-    for (k, tv), nv in zip(t_model.state_dict().items(), n_model.state_dict().values()):
-        np.testing.assert_allclose(nv.numpy(), tv.numpy(), rtol=1e-3, atol=1e-5,
-                                   err_msg=f"char LSTM: {k} differs after one step")
-    return step_n, step_t
+    text = np.random.default_rng(0).integers(0, VOCAB, (SEQ + 1, BATCH))
+    return train_step_pair("char LSTM", char_lstm, text[:-1], text[1:].reshape(-1), "Adam",
+                           atol=1e-5, lr=1e-3)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from common import compare, table, torch
+from common import compare, table, torch, train_step_pair
 
 import nabla as nb
 
@@ -78,35 +78,10 @@ MODELS = {  # name -> (builder, input shape, batch)
 
 def step_pair(name: str):
     build, shape, batch = MODELS[name]
-    torch.manual_seed(0)
-    t_model = build(torch.nn)
-    n_model = build(nb.nn)
-    n_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, *shape)).astype(np.float32)
     y = rng.integers(0, 10, batch)
-    tx, ty, nx, ny = torch.tensor(x), torch.tensor(y), nb.tensor(x), nb.tensor(y)
-    t_opt = torch.optim.SGD(t_model.parameters(), lr=0.01, momentum=0.9)
-    n_opt = nb.optim.SGD(n_model.parameters(), lr=0.01, momentum=0.9)
-    t_loss, n_loss = torch.nn.CrossEntropyLoss(), nb.nn.CrossEntropyLoss()
-
-    def step_t():
-        t_opt.zero_grad()
-        t_loss(t_model(tx), ty).backward()
-        t_opt.step()
-
-    def step_n():
-        n_opt.zero_grad()
-        n_loss(n_model(nx), ny).backward()
-        n_opt.step()
-
-    # the two models start equal: one step must agree before timing means anything
-    step_t()
-    step_n()
-    for (k, tv), nv in zip(t_model.state_dict().items(), n_model.state_dict().values()):
-        np.testing.assert_allclose(nv.numpy(), tv.numpy(), rtol=1e-3, atol=1e-4,
-                                   err_msg=f"{name}: {k} differs after one step")
-    return step_n, step_t
+    return train_step_pair(name, build, x, y, "SGD", lr=0.01, momentum=0.9)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,40 @@ def compare(nabla_fn, torch_fn, blocks: int = 7, block_s: float = 0.15) -> dict:
             "ratio": statistics.median(ratios)}
 
 
+def train_step_pair(label: str, build, x, y, optimizer: str, atol: float = 1e-4, **opt_kwargs):
+    """(nabla step, PyTorch step) of one training step -- zero_grad, forward,
+    cross-entropy, backward, optimizer step -- of the model ``build(nn)`` makes from
+    ``torch.nn`` and from ``nabla.nn``, PyTorch's initial weights copied into nabla's.
+    One step of each is run and compared first: timing means nothing unless they agree."""
+    import numpy as np
+
+    import nabla as nb
+    torch.manual_seed(0)
+    t_model, n_model = build(torch.nn), build(nb.nn)
+    n_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
+    tx, ty, nx, ny = torch.tensor(x), torch.tensor(y), nb.tensor(x), nb.tensor(y)
+    t_opt = getattr(torch.optim, optimizer)(t_model.parameters(), **opt_kwargs)
+    n_opt = getattr(nb.optim, optimizer)(n_model.parameters(), **opt_kwargs)
+    t_loss, n_loss = torch.nn.CrossEntropyLoss(), nb.nn.CrossEntropyLoss()
+
+    def step_t():
+        t_opt.zero_grad()
+        t_loss(t_model(tx), ty).backward()
+        t_opt.step()
+
+    def step_n():
+        n_opt.zero_grad()
+        n_loss(n_model(nx), ny).backward()
+        n_opt.step()
+
+    step_t()
+    step_n()
+    for (k, tv), nv in zip(t_model.state_dict().items(), n_model.state_dict().values()):
+        np.testing.assert_allclose(nv.numpy(), tv.numpy(), rtol=1e-3, atol=atol,
+                                   err_msg=f"{label}: {k} differs after one step")
+    return step_n, step_t
+
+
 def fmt_time(s: float) -> str:
     if s < 1e-3:
         return f"{s * 1e6:.2f} µs"
