@@ -50,7 +50,7 @@ class TorchMLP(torch.nn.Module):
         self.c_fc, self.c_proj = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
 
     def forward(self, x):
-        return self.c_proj(F.gelu(self.c_fc(x)))
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))  # GPT-2's GELU
 
 
 class TorchBlock(torch.nn.Module):

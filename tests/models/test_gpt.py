@@ -121,7 +121,7 @@ def _torch_gpt(vocab_size, block_size, n_layer, n_head, d_model):
                                                                                    d_model)
 
         def forward(self, x):
-            return self.c_proj(TF.gelu(self.c_fc(x)))
+            return self.c_proj(TF.gelu(self.c_fc(x), approximate="tanh"))
 
     class Block(tnn.Module):
         def __init__(self):
