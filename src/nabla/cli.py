@@ -180,7 +180,8 @@ def _classification_task(args, entry, settings: dict):
                 {"input_shape": input_shape, "num_classes": num_classes},
                 CrossEntropyLoss(label_smoothing=settings["label_smoothing"]), ("loss", "accuracy"),
                 "val_accuracy", description,
-                {"task": "classification", "dataset": dataset, "data_dir": args.data_dir})
+                {"task": "classification", "dataset": dataset, "data_dir": args.data_dir},
+                test_loss_fn=CrossEntropyLoss())
 
 
 def _make_task(args, entry, settings: dict):
@@ -245,7 +246,8 @@ def train(args) -> int:
         metrics=task.metrics, progress=not args.no_progress, resume=args.resume,
         clip_grad_norm=settings["clip_grad_norm"], meta=meta)
     test_loader = DataLoader(task.test_set, batch_size=256)
-    result = evaluate(model, test_loader, task.loss_fn, metrics=task.metrics)
+    result = evaluate(model, test_loader, task.test_loss_fn or task.loss_fn,
+                      metrics=task.metrics)
     seconds = time.perf_counter() - start
     print(f"test {_summary(result)} on {result['samples']:,} test samples, "
           f"{seconds:.1f}s in all")

@@ -71,6 +71,9 @@ class Task:
     meta: dict = field(default_factory=dict)     # JSON: what ``rebuild`` needs
     # model -> (metrics beyond the loop's, e.g. exact match; lines to print after training)
     final: Callable | None = None
+    # the loss reported on the test split, when it differs from the training loss
+    # (label smoothing trains on a smoothed loss; the test reports the plain one)
+    test_loss_fn: Callable | None = None
 
 
 # -- language models ---------------------------------------------------------------------------
