@@ -137,3 +137,13 @@ def _check_cuda(fn, arrays, diff) -> None:
         if c is not None or g is not None:
             np.testing.assert_allclose(g, c, atol=1e-10, rtol=1e-7,
                                        err_msg="cuda vs cpu gradient")
+
+
+def assert_param_grads_match(module, tmodule, atol: float, rtol: float = 1e-9) -> None:
+    """A nabla module and its torch twin have the same parameter names, in the same
+    order, and the same gradients after a backward pass."""
+    tparams = dict(tmodule.named_parameters())
+    assert [n for n, _ in module.named_parameters()] == list(tparams)
+    for name, p in module.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=atol,
+                                   rtol=rtol, err_msg=f"gradient of {name}")

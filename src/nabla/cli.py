@@ -197,7 +197,7 @@ def _make_task(args, entry, settings: dict):
             return tasks.language_model(settings["seq_len"], args.text, args.max_chars)
         if entry.task == "seq2seq":
             return tasks.seq2seq_dates(seed=args.seed)
-        return tasks.text_classification(seed=args.seed)
+        return tasks.text_classification()
     except (FileNotFoundError, ValueError, UnicodeDecodeError) as err:
         raise CLIError(" ".join(str(err).split())) from err
 

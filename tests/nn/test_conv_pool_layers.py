@@ -9,7 +9,7 @@ import pytest
 
 import nabla as nb
 import nabla.nn as nn
-from tests.optest import needs_torch, rand, torch
+from tests.optest import assert_param_grads_match, needs_torch, rand, torch
 
 
 def copy_from_torch(module, tmodule):
@@ -32,11 +32,7 @@ def compare(module, tmodule, x, *, atol=1e-10, forward_kwargs=None):
     (tout * torch.tensor(cot)).sum().backward()
     np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), atol=atol, rtol=1e-9,
                                err_msg="input gradient")
-    tparams = dict(tmodule.named_parameters())
-    assert [n for n, _ in module.named_parameters()] == list(tparams)
-    for name, p in module.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=atol,
-                                   rtol=1e-9, err_msg=f"gradient of {name}")
+    assert_param_grads_match(module, tmodule, atol=atol, rtol=1e-9)
 
 
 def strip_count(text: str) -> str:

@@ -14,7 +14,7 @@ import nabla as nb
 import nabla.nn as nn
 from nabla.autograd import gradcheck
 from nabla.nn.utils import rnn as rnn_utils
-from tests.optest import needs_torch, rand, torch
+from tests.optest import assert_param_grads_match, needs_torch, rand, torch
 
 
 def copy_from_torch(module, tmodule):
@@ -52,11 +52,7 @@ def check_against_torch(module, tmodule, outs, touts, nabla_leaves, torch_leaves
     for i, (a, b) in enumerate(zip(nabla_leaves, torch_leaves)):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=atol, rtol=1e-9,
                                    err_msg=f"gradient of input {i}")
-    tparams = dict(tmodule.named_parameters())
-    assert [n for n, _ in module.named_parameters()] == list(tparams)
-    for name, p in module.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=atol,
-                                   rtol=1e-9, err_msg=f"gradient of {name}")
+    assert_param_grads_match(module, tmodule, atol=atol, rtol=1e-9)
 
 
 def compare(module, tmodule, x, states=(), atol=1e-10):

@@ -11,7 +11,7 @@ import nabla as nb
 import nabla.nn as nn
 import nabla.nn.functional as F
 from nabla.autograd import gradcheck
-from tests.optest import needs_torch, rand, torch
+from tests.optest import assert_param_grads_match, needs_torch, rand, torch
 
 # torch warns about mixing bool and float masks (deprecated there, supported here) and
 # about its nested-tensor fast path, which these float64 tests never take
@@ -54,11 +54,7 @@ def compare(module, tmodule, inputs, masks=None, **kwargs):
     for i, (x, t) in enumerate(zip(xs, ts)):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-11, rtol=1e-9,
                                    err_msg=f"gradient of input {i}")
-    tparams = dict(tmodule.named_parameters())
-    assert [n for n, _ in module.named_parameters()] == list(tparams)
-    for name, p in module.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=1e-11,
-                                   rtol=1e-9, err_msg=f"gradient of {name}")
+    assert_param_grads_match(module, tmodule, atol=1e-11, rtol=1e-9)
     return out
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import nn
+from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..ops.creation import full
 from ..ops.shape import cat
 from ..ops.softmax import softmax
@@ -64,7 +65,6 @@ class Seq2Seq(nn.Module):
         if src.ndim != 2:
             raise ValueError(f"seq2seq: src must be (batch, source length) token ids, got "
                              f"shape {tuple(src.shape)}")
-        from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
         mask = src != self.config.pad_id                       # (B, S)
         lengths = mask.sum(1).clamp_min(1).cpu().numpy()
         packed = pack_padded_sequence(self.src_embed(src), lengths, batch_first=True,

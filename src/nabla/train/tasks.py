@@ -81,7 +81,8 @@ def language_model(seq_len: int, text: str | None = None, max_chars: int | None 
                    vocab=None) -> Task:
     """Next-character prediction on ``text`` (a file or directory) or, by default, the
     standard library's source (``max_chars`` of it), in windows of ``seq_len``."""
-    from ..data.text import CharLMDataset, CharVocab, TextCorpus, stdlib_corpus
+    from ..data.text import (CharLMDataset, CharVocab, TextCorpus, stdlib_corpus,
+                             unigram_entropy_bits)
     if text is not None:
         corpus = TextCorpus.from_path(text)
     else:
@@ -89,7 +90,7 @@ def language_model(seq_len: int, text: str | None = None, max_chars: int | None 
     vocab = vocab if vocab is not None else CharVocab(corpus.train, unk=True)
     sets = [CharLMDataset(vocab.encode(part), seq_len)
             for part in (corpus.train, corpus.val, corpus.test)]
-    baseline = _unigram_bits(corpus.train)
+    baseline = float(unigram_entropy_bits(corpus.train))
     meta = {"task": "language-model", "seq_len": int(seq_len), "text": text,
             "max_chars": None if text is not None else int(max_chars or DEFAULT_MAX_CHARS),
             "corpus": {"source": corpus.source, "num_chars": int(corpus.num_chars),
@@ -140,11 +141,6 @@ def _compiles(source: str) -> bool:
     except (SyntaxError, ValueError):
         return False
     return True
-
-
-def _unigram_bits(text: str) -> float:
-    from ..data.text import unigram_entropy_bits
-    return float(unigram_entropy_bits(text))
 
 
 # -- seq2seq: dates --------------------------------------------------------------------------
@@ -229,7 +225,7 @@ def _until(ids, stop: int) -> list[int]:
 
 
 # -- many-to-one text classification ----------------------------------------------------------
-def text_classification(seed: int = 0) -> Task:
+def text_classification() -> Task:
     """Which standard-library package a code snippet comes from."""
     from ..data.datasets.snippets import CodeSnippets
     train = CodeSnippets(train=True)
