@@ -9,6 +9,7 @@ are interleaved: they take turns of about ``--slice`` seconds until each has use
 
     python benchmarks/bench_lm_quality.py                   # char-LSTM and GPT, 3 min each
     python benchmarks/bench_lm_quality.py lstm --minutes 1
+    python benchmarks/bench_lm_quality.py gpt --steps 300    # equal steps, not time
 """
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ class Trainer:
         return vocab.decode(ids[1:])
 
 
-def run(kind: str, minutes: float, slice_s: float, max_chars: int) -> dict:
+def run(kind: str, minutes: float, slice_s: float, max_chars: int, steps: int = 0) -> dict:
     recipe = RECIPES[kind]
     corpus = stdlib_corpus(max_chars=max_chars)
     vocab = CharVocab(corpus.train, unk=True)
@@ -140,8 +141,12 @@ def run(kind: str, minutes: float, slice_s: float, max_chars: int) -> dict:
     _copy_weights(n_model, t_model)
     runs = [Trainer("nabla", n_model, recipe, batches), Trainer("torch", t_model, recipe,
                                                                   batches)]
+    if steps:  # equal steps instead of equal time: is the same recipe learning the same?
+        for r in runs:
+            while r.steps < steps:
+                r.step()
     budget = minutes * 60
-    while min(r.seconds for r in runs) < budget:
+    while not steps and min(r.seconds for r in runs) < budget:
         r = min(runs, key=lambda r: r.seconds)  # the one behind takes its turn
         turn_end = r.seconds + slice_s
         while r.seconds < min(turn_end, budget):
@@ -163,6 +168,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--slice", type=float, default=10.0, help="seconds per turn")
     parser.add_argument("--max-chars", type=int, default=tasks.DEFAULT_MAX_CHARS)
+    parser.add_argument("--steps", type=int, default=0,
+                        help="train each for this many steps instead of --minutes")
     args = parser.parse_args()
     unknown = set(args.models) - set(RECIPES)
     if unknown:
@@ -174,7 +181,7 @@ def main() -> None:
           f"turns")
     rows = []
     for kind in args.models:
-        res = run(kind, args.minutes, args.slice, args.max_chars)
+        res = run(kind, args.minutes, args.slice, args.max_chars, args.steps)
         n, t = res["nabla"], res["torch"]
         rows.append(f"| {kind} | {n['steps']} ({n['ms_per_step']:.1f} ms) | "
                     f"{t['steps']} ({t['ms_per_step']:.1f} ms) | {n['val_bpc']:.3f} | "

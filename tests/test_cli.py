@@ -25,6 +25,8 @@ import json  # noqa: E402
 
 import pytest  # noqa: E402
 
+import nabla as nb  # noqa: E402
+
 
 def test_models_lists_the_zoo(capsys):
     assert main(["models"]) == 0
@@ -64,6 +66,16 @@ def test_train_then_evaluate(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(out_dir / "last.safetensors"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["epoch"] == 3
+
+
+def test_train_with_amp(tmp_path, capsys):
+    out_dir = tmp_path / "amp"
+    assert main(["train", "mlp", "--epochs", "2", "--lr", "0.01", "--out", str(out_dir),
+                 "--no-progress", "--amp"]) == 0
+    captured = capsys.readouterr()
+    assert "--amp on the CPU" in captured.err
+    assert float(captured.out.split("test accuracy ")[1].split("%")[0]) > 80.0
+    assert nb.load(str(out_dir / "last.safetensors"))["scaler"]["scale"] == 65536.0
 
 
 @pytest.mark.parametrize("argv,message", [

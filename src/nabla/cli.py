@@ -219,6 +219,9 @@ def train(args) -> int:
     if args.resume is not None and not os.path.isfile(args.resume):
         raise CLIError(f"--resume: checkpoint not found: {args.resume}")
     out = args.out or os.path.join("runs", name)
+    if args.amp and (device is None or device.type == "cpu"):
+        print("nabla train: --amp on the CPU runs float16 matmuls in NumPy without BLAS: "
+              "correct, but slow; mixed precision is for --device cuda", file=sys.stderr)
 
     nb.manual_seed(args.seed)
     task = _make_task(args, entry, settings)
@@ -244,7 +247,7 @@ def train(args) -> int:
         epochs=settings["epochs"], scheduler=scheduler,
         callbacks=[checkpoint, CSVLogger(csv_path), plotter], device=device,
         metrics=task.metrics, progress=not args.no_progress, resume=args.resume,
-        clip_grad_norm=settings["clip_grad_norm"], meta=meta)
+        clip_grad_norm=settings["clip_grad_norm"], meta=meta, amp=args.amp)
     test_loader = DataLoader(task.test_set, batch_size=256)
     result = evaluate(model, test_loader, task.test_loss_fn or task.loss_fn,
                       metrics=task.metrics)
@@ -445,6 +448,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT up to "
                                                     "--epochs")
     p.add_argument("--device", help="cpu or cuda[:N]")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 autocast and a GradScaler (for CUDA; on "
+                        "the CPU it is correct but slow)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
     p.set_defaults(func=train)

@@ -14,14 +14,27 @@ from nabla.train import (CSVLogger, CurvePlotter, EarlyStopping, ModelCheckpoint
 from .conftest import make_run
 
 
-def _train(epochs, tmp_path, name, resume=None, generator=False, callbacks=()):
+def _train(epochs, tmp_path, name, resume=None, generator=False, callbacks=(), amp=False):
     model, opt, sched, train, val = make_run(generator=generator)
     if resume is not None:
         nb.manual_seed(12345)  # whatever the global state is, resume must restore it
     ckpt = ModelCheckpoint(str(tmp_path / name), monitor="val_loss")
     history = fit(model, nn.CrossEntropyLoss(), opt, train, val, epochs=epochs, scheduler=sched,
-                  callbacks=[ckpt, *callbacks], progress=False, resume=resume)
+                  callbacks=[ckpt, *callbacks], progress=False, resume=resume, amp=amp)
     return model, opt, history, ckpt
+
+
+def test_mixed_precision_resume_restores_the_grad_scaler(tmp_path):
+    full, _, full_hist, full_ckpt = _train(4, tmp_path, "full", amp=True)
+    _, _, _, half = _train(2, tmp_path, "half", amp=True)
+    assert load(half.last_path)["scaler"] == {
+        "scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000,
+        "_growth_tracker": 12}  # 6 clean steps per epoch
+    resumed, _, hist, ckpt = _train(4, tmp_path, "resumed", resume=half.last_path, amp=True)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    assert hist["loss"] == full_hist["loss"]
+    assert load(ckpt.last_path)["scaler"] == load(full_ckpt.last_path)["scaler"]
 
 
 @pytest.mark.parametrize("generator", [False, True], ids=["global-rng", "loader-generator"])

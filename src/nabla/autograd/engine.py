@@ -87,6 +87,8 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     handed = {_owner(g.data) for g in root_grads}
     prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
     prev_in_backward, STATE.in_backward = STATE.in_backward, True
+    # rules run in the dtypes the forward chose: autocast never re-casts a backward
+    prev_autocast, STATE.autocast = STATE.autocast, None
     try:
         for i in range(len(order) - 1, -1, -1):
             t, order[i] = order[i], None
@@ -108,6 +110,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     finally:
         STATE.grad_enabled = prev_mode
         STATE.in_backward = prev_in_backward
+        STATE.autocast = prev_autocast
 
 
 def _propagate(node, g, table: dict, retain_graph: bool) -> None:

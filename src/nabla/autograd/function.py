@@ -40,6 +40,9 @@ class Function:
     uses_output = False
     #: True for ops whose output aliases the first input's memory (reshape, slicing).
     is_view = False
+    #: what ``nabla.autocast`` does to the floating inputs: "lower" casts them to the
+    #: low-precision dtype, "float32" to float32, None leaves them (nabla.amp's table).
+    autocast = None
 
     inputs: tuple
     needs_input_grad: tuple
@@ -68,6 +71,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors; record a graph node when a gradient is needed."""
+        state = STATE
+        if state.autocast is not None and cls.autocast is not None:
+            inputs = autocast_inputs(inputs, cls.autocast, state.autocast)
         fn = cls()
         fn.inputs = inputs
         arrays = [t.data for t in inputs]
@@ -78,7 +84,6 @@ class Function:
                 break
         fn.xp = xp
         out = _wrap(fn.forward(*arrays, **params))
-        state = STATE
         if cls.is_view:
             base = inputs[0]
             out._version = base._version
@@ -126,6 +131,55 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def autocast_inputs(inputs: tuple, policy: str, autocast: tuple) -> tuple:
+    """``inputs`` cast as ``nabla.autocast`` asks: for policy "lower" to the autocast
+    dtype, for "float32" to float32. Like PyTorch, only floating tensors on the
+    autocast device that are not float64 are cast (through the differentiable
+    ``Cast``, so gradients come back in each input's own dtype)."""
+    from ..ops.convert import Cast
+
+    device_type, low = autocast
+    target = low if policy == "lower" else np.dtype(np.float32)
+    out = []
+    for t in inputs:
+        dt = t.data.dtype
+        if (dt != target and dt.kind == "f" and dt.itemsize < 8
+                and t.device.type == device_type):
+            t = Cast.apply(t, dtype=target)
+        out.append(t)
+    return tuple(out)
+
+
+def autocast_args(cls, *tensors) -> tuple:
+    """``tensors`` (None allowed) cast per ``cls.autocast`` when autocast is on: for op
+    wrappers that check their operands' dtypes before ``cls.apply`` would cast them."""
+    ac = STATE.autocast
+    if ac is None or cls.autocast is None:
+        return tensors
+    present = autocast_inputs(tuple(t for t in tensors if t is not None), cls.autocast, ac)
+    it = iter(present)
+    return tuple(None if t is None else next(it) for t in tensors)
+
+
+def autocast_float32(fn):
+    """Decorator for composite functional ops (losses, normalisations) that run in
+    float32 under ``nabla.autocast``: their Tensor arguments are cast first."""
+    import functools
+
+    from ..tensor import Tensor
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        ac = STATE.autocast
+        if ac is None:
+            return fn(*args, **kwargs)
+        cast = lambda v: (autocast_inputs((v,), "float32", ac)[0]  # noqa: E731
+                          if isinstance(v, Tensor) else v)
+        return fn(*[cast(a) for a in args], **{k: cast(v) for k, v in kwargs.items()})
+
+    return wrapped
 
 
 def _array_module_checked(cls, arrays):

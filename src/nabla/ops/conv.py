@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_args
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
@@ -477,6 +477,7 @@ def _conv(op: str, nd: int, input, weight, bias, stride, padding, dilation, grou
     weight = _check_tensor(weight, "weight", op)
     if bias is not None:
         _check_tensor(bias, "bias", op)
+    input, weight, bias = autocast_args(Convolution, input, weight, bias)
     _check_dtypes(op, input, weight, bias)
     groups = _check_groups(op, groups)
     x, unbatched = _batched(op, input, nd)
@@ -542,6 +543,7 @@ def _conv_transpose(op: str, nd: int, input, weight, bias, stride, padding, outp
     weight = _check_tensor(weight, "weight", op)
     if bias is not None:
         _check_tensor(bias, "bias", op)
+    input, weight, bias = autocast_args(Convolution, input, weight, bias)
     _check_dtypes(op, input, weight, bias)
     groups = _check_groups(op, groups)
     x, unbatched = _batched(op, input, nd)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_args
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .index import IndexAddInto, _index
@@ -76,6 +76,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"linear: input of shape {tuple(input.shape)} does not match weight "
                            f"of shape {tuple(weight.shape)}: expected the last dimension of "
                            f"input to be in_features={weight.shape[1]}")
+    input, weight, bias = autocast_args(Linear, input, weight, bias)
     if bias is None:
         _check_same_dtype("linear", input=input, weight=weight)
         return Linear.apply(input, weight)

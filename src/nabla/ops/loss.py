@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..autograd.function import autocast_float32
 from ..backend import get_array_module
 from ..tensor import Tensor, lift
 from .elementwise import abs, exp, log, log1p, maximum, where
@@ -182,6 +183,7 @@ def _ignored_keep(like: Tensor, target: Tensor, ignore_index: int) -> Tensor:
     return _const(target.data.reshape(-1) != ignore_index, like)
 
 
+@autocast_float32
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices.
@@ -195,6 +197,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
+@autocast_float32
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -253,6 +256,7 @@ def _log_clamped(x: Tensor) -> Tensor:
     return where(positive, log(where(positive, x, 1.0)), -100.0).clamp(min=-100.0)
 
 
+@autocast_float32
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1]; any shape."""
@@ -271,6 +275,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction)
 
 
+@autocast_float32
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean",
@@ -312,6 +317,7 @@ def _weighted(loss: Tensor, weight, reduction: str, mean_by_weight: bool) -> Ten
     return _reduce(loss, reduction)
 
 
+@autocast_float32
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(x - y)^2, broadcast, optionally weighted."""
@@ -322,6 +328,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _weighted(diff * diff, weight, reduction, mean_by_weight=True)
 
 
+@autocast_float32
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """|x - y|, broadcast, optionally weighted."""
@@ -331,6 +338,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _weighted(abs(input - target), weight, reduction, mean_by_weight=True)
 
 
+@autocast_float32
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y)."""
@@ -346,6 +354,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce(where(ad < beta, (0.5 / beta) * diff * diff, ad - 0.5 * beta), reduction)
 
 
+@autocast_float32
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = x - y)."""
@@ -361,6 +370,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _weighted(loss, weight, reduction, mean_by_weight=False)
 
 
+@autocast_float32
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise: target (log target - input); ``input`` holds
@@ -384,6 +394,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
+@autocast_float32
 def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """0.5 (log var + (x - y)^2 / var) (+ 0.5 log 2 pi if ``full``); var is clamped to
@@ -415,6 +426,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
     return _reduce(loss, reduction)
 
 
+@autocast_float32
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
                      full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
@@ -436,6 +448,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
 
 
 # -- margin losses -----------------------------------------------------------------------------
+@autocast_float32
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
@@ -467,6 +480,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce((hinge.sum(dim=1) * (1.0 / n_classes)).reshape(batch), reduction)
 
 
+@autocast_float32
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y in {-1, 1}, computed without overflow."""
@@ -476,6 +490,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     return _reduce(_softplus(-target * input), reduction)
 
 
+@autocast_float32
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """x where y == 1, max(0, margin - x) where y == -1 (PyTorch's formula for other y)."""
@@ -486,6 +501,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     return _reduce(margin_part + self_part, reduction)
 
 
+@autocast_float32
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where y == 1, max(0, cos(x1, x2) - margin) where y == -1.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_float32
 from ..autograd.grad_mode import no_grad
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -305,6 +305,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
 
 
 # -- layer norm and group norm -------------------------------------------------------------
+@autocast_float32
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-05) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dimensions of (*, *normalized_shape);
@@ -332,6 +333,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return out
 
 
+@autocast_float32
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-05) -> Tensor:
     """Group normalization of (N, C, *): the C channels split into ``num_groups`` groups,
@@ -376,6 +378,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 0.0001, beta: f
     return input / div
 
 
+@autocast_float32
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out=None) -> Tensor:
     """``input / max(||input||_p, eps)`` with the norm taken along ``dim``."""

@@ -52,7 +52,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..autograd.forward_ad import dual_level, make_dual, unpack_dual
-from ..autograd.function import Function
+from ..autograd.function import Function, autocast_inputs
 from ..autograd.grad_mode import STATE, enable_grad
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -524,6 +524,8 @@ def recurrence(cell: str, input_proj: Tensor, hx, weight_hh: Tensor,
         _check_shape("bias_hh", bias_hh, (CELLS[cell] * h,), cell)
         extra = (bias_hh,)
     args = (input_proj, weight_hh) + init + extra
+    if STATE.autocast is not None:  # the recurrence runs in float16 under autocast
+        args = autocast_inputs(args, "lower", STATE.autocast)
     if len({t.dtype for t in args}) > 1:
         raise TypeError(f"recurrence ({cell}): expected one floating dtype, got "
                         f"{', '.join(str(t.dtype) for t in args)}")

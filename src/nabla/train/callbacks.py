@@ -132,7 +132,7 @@ class ModelCheckpoint(Callback):
     def _save(self, state, path: str) -> None:
         save_checkpoint(path, state.model, state.optimizer, state.scheduler, state.epoch,
                         state.history, loaders=(state.train_loader,),
-                        meta={**self.meta, **state.meta})
+                        meta={**self.meta, **state.meta}, scaler=state.scaler)
         self.saved.append(path)
 
     def on_epoch_end(self, state, logs: dict) -> None:

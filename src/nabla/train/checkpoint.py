@@ -89,9 +89,10 @@ def set_rng_states(states: dict, loaders=()) -> None:
 
 # -- save / load --------------------------------------------------------------------------
 def save_checkpoint(path: str, model, optimizer=None, scheduler=None, epoch: int = 0,
-                    history: dict | None = None, loaders=(), meta: dict | None = None) -> str:
-    """Write model + optimizer + scheduler + RNG states + epoch + history to ``path``
-    atomically; returns ``path``."""
+                    history: dict | None = None, loaders=(), meta: dict | None = None,
+                    scaler=None) -> str:
+    """Write model + optimizer + scheduler + RNG states + epoch + history (and a
+    mixed-precision ``GradScaler``'s state) to ``path`` atomically; returns ``path``."""
     obj = {
         "format": CHECKPOINT_FORMAT,
         "epoch": int(epoch),
@@ -101,6 +102,7 @@ def save_checkpoint(path: str, model, optimizer=None, scheduler=None, epoch: int
         "rng": get_rng_states(loaders),
         "history": {k: list(v) for k, v in (history or {}).items()},
         "meta": dict(meta or {}),
+        "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     _serialization().save(obj, path)  # atomic: temp file, fsync, os.replace
@@ -108,7 +110,7 @@ def save_checkpoint(path: str, model, optimizer=None, scheduler=None, epoch: int
 
 
 def load_checkpoint(path: str, model=None, optimizer=None, scheduler=None, loaders=(),
-                    restore_rng: bool = True, strict: bool = True) -> dict:
+                    restore_rng: bool = True, strict: bool = True, scaler=None) -> dict:
     """Read a checkpoint; load each state into the objects given and, with
     ``restore_rng``, every random stream. Returns the checkpoint as a dict."""
     if not os.path.isfile(path):
@@ -124,6 +126,8 @@ def load_checkpoint(path: str, model=None, optimizer=None, scheduler=None, loade
         optimizer.load_state_dict(ckpt["optimizer"])
     if scheduler is not None and ckpt.get("scheduler") is not None:
         scheduler.load_state_dict(ckpt["scheduler"])
+    if scaler is not None and scaler.is_enabled() and ckpt.get("scaler"):
+        scaler.load_state_dict(ckpt["scaler"])
     if restore_rng:
         set_rng_states(ckpt.get("rng") or {}, loaders)
     return ckpt

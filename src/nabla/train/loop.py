@@ -60,6 +60,9 @@ class TrainState:
     device: object = None
     stop_training: bool = False
     meta: dict = field(default_factory=dict)
+    #: mixed precision: the autocast dtype (None: off) and its GradScaler
+    amp: object = None
+    scaler: object = None
 
 
 # -- batches ----------------------------------------------------------------------------
@@ -145,7 +148,8 @@ def _progress(iterable, enabled: bool, desc: str, **kwargs):
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 1,
         scheduler=None, callbacks=(), device=None, metrics=("loss", "accuracy"),
         progress: bool = True, *, resume: str | None = None, scheduler_interval: str = "epoch",
-        clip_grad_norm: float | None = None, meta: dict | None = None) -> History:
+        clip_grad_norm: float | None = None, meta: dict | None = None,
+        amp=False) -> History:
     """Train ``model`` for ``epochs`` epochs; returns the ``History``.
 
     ``scheduler`` steps once per epoch (``scheduler_interval="batch"`` for
@@ -153,6 +157,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     (the training loss without a val_loader). ``resume`` is a checkpoint path:
     model, optimizer, scheduler, history, epoch and every RNG state are restored
     and training continues up to ``epochs``. ``meta`` is stored in checkpoints.
+    ``amp=True`` (or ``"float16"``) trains in mixed precision: the forward and loss
+    under ``nabla.autocast`` on the model's device, the backward through a
+    ``nabla.amp.GradScaler`` (whose state goes into checkpoints).
     """
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'batch', got "
@@ -163,8 +170,14 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
     state = TrainState(model, loss_fn, optimizer, train_loader, val_loader, scheduler,
                        epochs=int(epochs), device=device or _model_device(model),
                        meta=dict(meta or {}))
+    if amp:
+        from ..amp import GradScaler
+        from ..amp.autocast_mode import _check_dtype
+        state.amp = _check_dtype("float16" if amp is True else amp)
+        state.scaler = GradScaler(state.device.type)
     if resume is not None:
-        ckpt = load_checkpoint(resume, model, optimizer, scheduler, loaders=(train_loader,))
+        ckpt = load_checkpoint(resume, model, optimizer, scheduler, loaders=(train_loader,),
+                               scaler=state.scaler)
         state.epoch = int(ckpt["epoch"])
         state.history = History({k: list(v) for k, v in ckpt["history"].items()})
     callbacks = list(callbacks)
@@ -212,7 +225,8 @@ def _run_epoch(state: TrainState, metrics, progress: bool, scheduler_interval: s
 
 def _train_epoch(state: TrainState, metrics, progress: bool, scheduler_interval: str,
                  clip_grad_norm, callbacks) -> dict:
-    model, optimizer = state.model, state.optimizer
+    from ..amp import autocast
+    model, optimizer, scaler = state.model, state.optimizer, state.scaler
     meters = _metric_list(metrics, state.loss_fn)
     for m in meters:
         m.reset()
@@ -223,17 +237,26 @@ def _train_epoch(state: TrainState, metrics, progress: bool, scheduler_interval:
     for i, batch in enumerate(bar):
         inputs, target = _split_batch(batch, state.device)
         optimizer.zero_grad()
-        output = model(*inputs)
-        loss = state.loss_fn(output, target)
+        with autocast(state.device.type, state.amp, enabled=state.amp is not None):
+            output = model(*inputs)
+            loss = state.loss_fn(output, target)
         value = loss.item()
         if not math.isfinite(value):  # stop before the step spreads it into the weights
             raise FloatingPointError(f"fit: the loss is {value} at epoch {state.epoch + 1}, "
                                      f"batch {i + 1}; try a lower learning rate")
-        loss.backward()
+        if scaler is None:
+            loss.backward()
+        else:  # mixed precision: scaled backward, true gradients for clipping and the step
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
         if clip_grad_norm is not None:
             from ..nn.utils import clip_grad_norm_
             clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
         if state.scheduler is not None and scheduler_interval == "batch":
             state.scheduler.step()
         n = _batch_size(target)

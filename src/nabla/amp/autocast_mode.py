@@ -1,0 +1,108 @@
+"""``nabla.autocast``: mixed precision by op lists, as ``torch.autocast``.
+
+Inside ``with nabla.autocast("cuda"):`` the ops that gain from low precision
+(matmuls, linear layers, convolutions, recurrent cells) cast their floating
+inputs to float16, and the ops that need range or accuracy (softmax, log-softmax,
+sums, norms, exp/log/pow, every loss) cast theirs to float32. All other ops run in
+whatever dtype their inputs have, promoting mixed inputs to the widest (NumPy's
+rules). Only float32/float16 tensors on the autocast device are cast; float64 is
+left alone, as in PyTorch.
+
+One mechanism carries it: each ``Function`` has an ``autocast`` policy ("lower",
+"float32" or None), which ``Function.apply`` reads; the table below sets it, so the
+op lists read in one place. Composite functional ops (the losses, layer and group
+norm) are wrapped by ``autograd.function.autocast_float32`` where they are defined.
+The casts are ordinary differentiable ``Cast`` ops, so the gradient of a float32
+parameter comes back in float32. The backward runs in the dtypes the forward
+chose (the engine switches autocast off while it runs), so leave the context
+before calling ``backward``, as PyTorch recommends.
+
+Differences from PyTorch: one device type is under autocast at a time (a nested
+``autocast`` for another device replaces the outer one until it exits); casts of
+weights are not cached across uses; bfloat16 is not available, because neither
+NumPy nor CuPy has that dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd.grad_mode import STATE, _DecoratorContext
+from ..ops.activation import Softplus
+from ..ops.conv import Convolution, ConvolutionTranspose
+from ..ops.elementwise import (Acos, Asin, Cosh, Erfinv, Exp, Expm1, Log, Log1p, Pow, Rsqrt,
+                               Sinh, Tan)
+from ..ops.linalg import Einsum, Matmul
+from ..ops.linear import Linear
+from ..ops.normalization import Standardize
+from ..ops.recurrent import Recurrence
+from ..ops.reduction import Cumprod, Cumsum, LogSumExp, PNorm, Prod, Sum
+from ..ops.softmax import LogSoftmax, Softmax
+
+#: ops that run in the low-precision dtype (PyTorch's CUDA "lower_precision_fp" list)
+LOWER_PRECISION = (Matmul, Einsum, Linear, Convolution, ConvolutionTranspose, Recurrence)
+#: ops that run in float32 (PyTorch's CUDA "fp32" list, as far as nabla has them)
+FLOAT32 = (
+    Softmax, LogSoftmax, Sum, Prod, Cumsum, Cumprod, LogSumExp, PNorm, Standardize,
+    Pow, Exp, Expm1, Log, Log1p, Rsqrt, Tan, Sinh, Cosh, Asin, Acos, Erfinv, Softplus,
+)
+for _cls in LOWER_PRECISION:
+    _cls.autocast = "lower"
+for _cls in FLOAT32:
+    _cls.autocast = "float32"
+
+_DEFAULT_DTYPE = {"cuda": np.dtype(np.float16), "cpu": np.dtype(np.float16)}
+
+
+def _check_dtype(dtype) -> np.dtype:
+    if str(dtype).replace("torch.", "") == "bfloat16":
+        raise RuntimeError("autocast: bfloat16 is not available in nabla (neither NumPy nor "
+                           "CuPy has a bfloat16 dtype); use dtype=nabla.float16")
+    dt = backend.as_dtype(dtype)
+    if dt != np.float16:
+        raise RuntimeError(f"autocast: the low-precision dtype must be float16, got "
+                           f"{backend.dtype_name(dt)}")
+    return dt
+
+
+class autocast(_DecoratorContext):
+    """Run the ops inside in mixed precision (context manager or decorator).
+
+    ``device_type`` is "cuda" or "cpu" (tensors on other devices are not cast);
+    ``dtype`` is the low-precision dtype (float16); ``enabled=False`` turns autocast
+    off inside, e.g. for a region that must run in float32. ``cache_enabled`` is
+    accepted for PyTorch compatibility and ignored.
+    """
+
+    def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True,
+                 cache_enabled: bool | None = None):
+        if device_type not in ("cuda", "cpu"):
+            raise ValueError(f"autocast: device_type must be 'cuda' or 'cpu', got "
+                             f"{device_type!r}")
+        self.device_type = device_type
+        self.fast_dtype = _DEFAULT_DTYPE[device_type] if dtype is None else _check_dtype(dtype)
+        self.enabled = bool(enabled)
+        self._args = (device_type, self.fast_dtype, self.enabled)
+
+    def __enter__(self):
+        self._prev = STATE.autocast
+        STATE.autocast = (self.device_type, self.fast_dtype) if self.enabled else None
+        return self
+
+    def __exit__(self, *exc):
+        STATE.autocast = self._prev
+        return False
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether autocast is on (for ``device_type``, when given)."""
+    ac = STATE.autocast
+    return ac is not None and (device_type is None or ac[0] == device_type)
+
+
+def get_autocast_dtype(device_type: str = "cuda") -> np.dtype:
+    """The low-precision dtype autocast uses on ``device_type`` (float16)."""
+    ac = STATE.autocast
+    if ac is not None and ac[0] == device_type:
+        return ac[1]
+    return _DEFAULT_DTYPE[device_type]
