@@ -110,7 +110,8 @@ def test_causal_equals_the_lower_triangular_bool_mask():
     q, k, v = (nb.tensor(a) for a in qkv(length=4, source=6))
     causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     masked = F.scaled_dot_product_attention(q, k, v, attn_mask=nb.tensor(np.tri(4, 6) > 0))
-    np.testing.assert_array_equal(causal.numpy(), masked.numpy())
+    # (the causal call takes the tiled path, the masked one the composed ops)
+    np.testing.assert_allclose(causal.numpy(), masked.numpy(), rtol=1e-13, atol=1e-15)
     # query 0 sees key 0 only: its output is value row 0
     np.testing.assert_allclose(causal.numpy()[:, 0], v.numpy()[:, 0], rtol=1e-12)
 
@@ -233,3 +234,87 @@ def test_gradients_of_a_masked_causal_mix_match_torch():
     (tout * torch.tensor(cot)).sum().backward()
     for x, t in zip(xs, ts):
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-5)
+
+
+# -- the tiled (flash-style) path ----------------------------------------------------------------
+from nabla.ops import attention as attention_ops  # noqa: E402
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 3 queries x 4 keys, so small problems cross many blocks (ragged edges too)."""
+    monkeypatch.setattr(attention_ops, "_BLOCK_Q", 3)
+    monkeypatch.setattr(attention_ops, "_BLOCK_K", 4)
+    monkeypatch.setattr(attention_ops, "FLASH_MIN_SCORES", 0)  # every eligible call tiles
+
+
+def _node_name(out) -> str:
+    node = out._node
+    while type(node).__name__ == "Reshape":
+        node = node.inputs[0]._node
+    return type(node).__name__
+
+
+@pytest.mark.parametrize("length, source, causal", [(7, 10, False), (10, 7, True), (9, 9, True),
+                                                    (1, 5, False), (11, 2, True)])
+def test_tiled_path_values_and_gradients_to_second_order(small_blocks, length, source, causal):
+    arrays = qkv(batch=(2, 2), length=length, source=source)
+    out = F.scaled_dot_product_attention(*(nb.tensor(a, requires_grad=True) for a in arrays),
+                                         is_causal=causal)
+    assert _node_name(out) == "FlashAttention"
+    check_sdpa(arrays, is_causal=causal)
+
+
+def test_tiled_path_matches_the_composed_one(small_blocks):
+    arrays = qkv(batch=(3,), length=13, source=17, e=5, ev=3)
+    g = rand(3, 13, 3, seed=9)
+    results = []
+    for on in (True, False):
+        attention_ops.enable_flash_attention(on)
+        try:
+            ts = [nb.tensor(a, requires_grad=True) for a in arrays]
+            out = F.scaled_dot_product_attention(*ts, scale=0.7)
+            out.backward(nb.tensor(g))
+            results.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+        finally:
+            attention_ops.enable_flash_attention(True)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_masks_and_dropout_take_the_composed_path(small_blocks):
+    q, k, v = (nb.tensor(a, requires_grad=True) for a in qkv())
+    assert _node_name(F.scaled_dot_product_attention(q, k, v)) == "FlashAttention"
+    mask = nb.tensor(random_mask((3, 5)))
+    assert _node_name(F.scaled_dot_product_attention(q, k, v, attn_mask=mask)) != "FlashAttention"
+    assert _node_name(F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)) != "FlashAttention"
+
+
+def test_tiled_float16_keeps_float32_statistics(small_blocks):
+    arrays = qkv(batch=(2,), length=9, source=11)
+    ref = np_attention(*arrays)
+    out = F.scaled_dot_product_attention(*(nb.tensor(a.astype(np.float16)) for a in arrays))
+    assert out.dtype == nb.float16
+    np.testing.assert_allclose(out.numpy().astype(np.float64), ref, atol=5e-3)
+
+
+def test_tiled_path_memory_grows_with_length_not_its_square():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    length = 1024
+    q, k, v = (nb.tensor(rng.standard_normal((2, length, 32)).astype(np.float32),
+                         requires_grad=True) for _ in range(3))
+    g = nb.tensor(rng.standard_normal((2, length, 32)).astype(np.float32))
+    peaks = {}
+    for on in (True, False):
+        attention_ops.enable_flash_attention(on)
+        try:
+            tracemalloc.start()
+            F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(g)
+            peaks[on] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            attention_ops.enable_flash_attention(True)
+    scores = 2 * length * length * 4  # one (B, L, S) float32 matrix: 8 MiB
+    assert peaks[True] < scores / 2 < peaks[False]

@@ -29,6 +29,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import STATE, _DecoratorContext
 from ..ops.activation import Softplus
+from ..ops.attention import FlashAttention
 from ..ops.conv import Convolution, ConvolutionTranspose
 from ..ops.elementwise import (Acos, Asin, Cosh, Erfinv, Exp, Expm1, Log, Log1p, Pow, Rsqrt,
                                Sinh, Tan)
@@ -40,7 +41,8 @@ from ..ops.reduction import Cumprod, Cumsum, LogSumExp, PNorm, Prod, Sum
 from ..ops.softmax import LogSoftmax, Softmax
 
 #: ops that run in the low-precision dtype (PyTorch's CUDA "lower_precision_fp" list)
-LOWER_PRECISION = (Matmul, Einsum, Linear, Convolution, ConvolutionTranspose, Recurrence)
+LOWER_PRECISION = (Matmul, Einsum, Linear, Convolution, ConvolutionTranspose, Recurrence,
+                   FlashAttention)
 #: ops that run in float32 (PyTorch's CUDA "fp32" list, as far as nabla has them)
 FLOAT32 = (
     Softmax, LogSoftmax, Sum, Prod, Cumsum, Cumprod, LogSumExp, PNorm, Standardize,

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ...ops.attention import _attention
+from ...ops.attention import _attention, scaled_dot_product_attention
 from ...ops.creation import empty, zeros
 from ...ops.linear import linear
 from ...ops.shape import cat, pad
@@ -248,8 +248,11 @@ class MultiheadAttention(Module):
         q = q.reshape(n, tgt_len, h, d).transpose(1, 2)                    # (N, H, L, d)
         k = k.reshape(n, k.shape[1], h, d).transpose(1, 2)                 # (N, H, S, d)
         v = v.reshape(n, v.shape[1], h, d).transpose(1, 2)                 # (N, H, S, d)
-        out, weights = _attention(q, k, v, mask, self.dropout if self.training else 0.0,
-                                  causal, None)
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            out, weights = _attention(q, k, v, mask, p, causal, None)
+        else:  # the functional op, which may take its tiled path
+            out = scaled_dot_product_attention(q, k, v, mask, p, causal)
         out = self.out_proj(out.transpose(1, 2).reshape(n, tgt_len, self.embed_dim))
         if need_weights:
             weights = weights.mean(dim=1) if average_attn_weights else weights
