@@ -269,3 +269,17 @@ def test_digits_mlp_learns_as_well_in_mixed_precision(device):
         accuracy[amp] = evaluate(model, DataLoader(test, batch_size=256))["accuracy"]
     assert accuracy[False] > 0.9  # chance is 0.1
     assert accuracy[True] > 0.9 and abs(accuracy[True] - accuracy[False]) < 0.02
+
+
+def test_tf32_switch():
+    assert nb.backends.cuda.matmul.allow_tf32 is False
+    assert nb.get_float32_matmul_precision() == "highest"
+    try:
+        nb.set_float32_matmul_precision("high")
+        assert nb.backends.cuda.matmul.allow_tf32 is True
+        nb.backends.cuda.matmul.allow_tf32 = False
+        assert nb.get_float32_matmul_precision() == "highest"
+    finally:
+        nb.backends.cuda.matmul.allow_tf32 = False
+    with pytest.raises(ValueError, match="expected one of highest, high, medium, got 'low'"):
+        nb.set_float32_matmul_precision("low")
