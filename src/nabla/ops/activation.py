@@ -169,9 +169,17 @@ class Gelu(_Unary):
     def forward(self, x, approximate):
         self.approximate = approximate
         xp = self.xp
-        if approximate == "tanh":
-            inner = _GELU_K * (x + _GELU_C * x * x * x)
-            return (0.5 * x * (1 + xp.tanh(inner))).astype(x.dtype, copy=False)
+        if approximate == "tanh":  # in place: K (x + C x^3) = K x (1 + C x^2), its tanh
+            t = xp.multiply(x, x, out=xp.empty_like(x))
+            t *= x.dtype.type(_GELU_C)
+            t += 1
+            t *= x
+            t *= x.dtype.type(_GELU_K)
+            self.tanh = xp.tanh(t, out=t)
+            y = t + 1
+            y *= x
+            y *= x.dtype.type(0.5)
+            return y
         cdf = ufunc(xp, scipy_special(xp).erf, x * _SQRT1_2).astype(x.dtype, copy=False)
         cdf += 1
         cdf *= 0.5
@@ -181,9 +189,26 @@ class Gelu(_Unary):
     def derivative(self):
         x = self.inputs[0]
         if self.approximate == "tanh":
-            t = tanh(_GELU_K * (x + _GELU_C * x * x * x))
-            d_inner = _GELU_K * (1 + (3 * _GELU_C) * x * x)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+            if _rules_differentiated():
+                t = tanh(_GELU_K * (x + _GELU_C * x * x * x))
+                d_inner = _GELU_K * (1 + (3 * _GELU_C) * x * x)
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+            # (1 + t) / 2 + x (1 - t^2) K (1 + 3 C x^2) / 2, from the forward's t, in place
+            x, t, xp = x.data, self.tanh, self.xp
+            f = x.dtype.type
+            d = xp.multiply(x, x, out=xp.empty_like(x))
+            d *= f(3 * _GELU_C)
+            d += 1
+            d *= x
+            d *= f(0.5 * _GELU_K)
+            s = xp.multiply(t, t, out=xp.empty_like(t))
+            xp.subtract(f(1), s, out=s)
+            d *= s
+            s[...] = t
+            s += 1
+            s *= f(0.5)
+            d += s
+            return Tensor._wrap(d)
         if _rules_differentiated():  # the derivative joins the graph: build it from x
             cdf = 0.5 * (1 + erf(x * _SQRT1_2))
             return cdf + x * (exp(-0.5 * x * x) * _INV_SQRT_2PI)
