@@ -168,6 +168,30 @@ def to_device(array, dev: Device):
         return xp.asarray(array)
 
 
+def pin_memory(array):
+    """A copy of the NumPy ``array`` in page-locked (pinned) host memory, from which CuPy
+    copies to the GPU asynchronously; needs CuPy and a GPU."""
+    if not cuda_is_available():
+        raise RuntimeError("pin_memory: CUDA is not available (no CuPy or no GPU); pinned "
+                           "host memory is only for copies to a GPU")
+    import cupyx  # type: ignore
+
+    out = cupyx.empty_pinned(array.shape, dtype=array.dtype)
+    out[...] = array
+    return out
+
+
+def is_pinned(array) -> bool:
+    """Whether the NumPy ``array`` lives in page-locked host memory."""
+    if not cuda_is_available() or not isinstance(array, np.ndarray) or array.size == 0:
+        return False
+    try:
+        attrs = _cupy.cuda.runtime.pointerGetAttributes(array.ctypes.data)
+    except Exception:
+        return False
+    return int(attrs.type) == 1  # cudaMemoryTypeHost
+
+
 def scipy_special(xp):
     """scipy.special or cupyx.scipy.special for the given array module."""
     if xp is np:

@@ -178,8 +178,13 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(self.data.flags.c_contiguous)
 
-    def to(self, *args, dtype=None, device=None, copy: bool = False) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+    def to(self, *args, dtype=None, device=None, copy: bool = False,
+           non_blocking: bool = False) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        ``non_blocking`` is accepted for PyTorch compatibility: CuPy copies from pinned
+        host memory (``pin_memory()``, ``DataLoader(pin_memory=True)``) asynchronously
+        on the current stream either way, and from ordinary memory synchronously."""
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
@@ -198,6 +203,18 @@ class Tensor:
             from .ops.convert import clone
             out = clone(out)
         return out
+
+    def pin_memory(self) -> "Tensor":
+        """A copy in page-locked host memory (CPU tensors; needs CuPy and a GPU)."""
+        if self.device.type != "cpu":
+            raise RuntimeError(f"pin_memory: only CPU tensors can be pinned, got one on "
+                               f"{self.device}")
+        if self.is_pinned():
+            return self
+        return Tensor._wrap(backend.pin_memory(self.data))
+
+    def is_pinned(self) -> bool:
+        return backend.is_pinned(self.data)
 
     def type(self, dtype=None):
         if dtype is None:

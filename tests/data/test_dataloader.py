@@ -339,3 +339,26 @@ def test_spawn_start_method():
     spawned = DataLoader(Range(6), batch_size=2, shuffle=True, num_workers=1,
                          multiprocessing_context="spawn")
     assert _flat(spawned) == main
+
+
+@pytest.mark.skipif(nb.cuda.is_available(), reason="checks the CPU-only behaviour")
+def test_pin_memory_without_a_gpu_warns_and_changes_nothing():
+    data = TensorDataset(nb.arange(10.0).reshape(5, 2), nb.arange(5))
+    plain = [tuple(t.numpy().tolist() for t in b) for b in DataLoader(data, batch_size=2)]
+    with pytest.warns(UserWarning, match="pin_memory=True but no CUDA GPU"):
+        pinned = [tuple(t.numpy().tolist() for t in b)
+                  for b in DataLoader(data, batch_size=2, pin_memory=True)]
+    assert pinned == plain
+    with pytest.raises(RuntimeError, match="pin_memory: CUDA is not available"):
+        nb.ones(3).pin_memory()
+    assert not nb.ones(3).is_pinned()
+
+
+@pytest.mark.skipif(not nb.cuda.is_available(), reason="needs a CUDA GPU")
+def test_pin_memory_batches_are_pinned_and_copy_to_the_gpu():  # pragma: no cover
+    data = TensorDataset(nb.arange(10.0).reshape(5, 2), nb.arange(5))
+    for x, y in DataLoader(data, batch_size=2, pin_memory=True, num_workers=1):
+        assert x.is_pinned() and y.is_pinned()
+        gx = x.to("cuda", non_blocking=True)
+        nb.cuda.synchronize()
+        np.testing.assert_array_equal(gx.cpu().numpy(), x.numpy())

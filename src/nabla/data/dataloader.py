@@ -22,9 +22,13 @@ import os
 import pickle
 import queue
 import time
+import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from .. import backend
+from ..tensor import Tensor
 from . import _worker
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
@@ -54,9 +58,11 @@ class DataLoader:
     """Iterate over ``dataset`` in batches, with PyTorch's signature and semantics.
 
     ``batch_size=None`` turns batching off (samples are converted one by one).
-    ``pin_memory`` and ``pin_memory_device`` are accepted for compatibility and
-    have no effect (NumPy has no pinned memory). ``prefetch_factor`` (2 when
-    None) batches per worker are requested ahead of use.
+    ``pin_memory=True`` copies each batch's tensors and arrays into page-locked host
+    memory, from which ``.to("cuda")`` copies asynchronously; without a GPU it warns
+    and does nothing, as PyTorch does (``pin_memory_device`` is accepted and
+    ignored). ``prefetch_factor`` (2 when None) batches per worker are requested
+    ahead of use.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -155,6 +161,21 @@ class DataLoader:
         return len(self._index_sampler)
 
 
+def _pinned(batch):
+    """``batch`` with every CPU tensor and NumPy array copied into pinned memory."""
+    if isinstance(batch, Tensor):
+        return batch.pin_memory() if batch.device.type == "cpu" else batch
+    if isinstance(batch, np.ndarray):
+        return backend.pin_memory(batch)
+    if isinstance(batch, dict):
+        return type(batch)((k, _pinned(v)) for k, v in batch.items())
+    if isinstance(batch, (list, tuple)) and not hasattr(batch, "_fields"):
+        return type(batch)(_pinned(v) for v in batch)
+    if isinstance(batch, tuple):  # a namedtuple
+        return type(batch)(*(_pinned(v) for v in batch))
+    return batch
+
+
 class _BaseIter:
     def __init__(self, loader: DataLoader):
         self._dataset = loader.dataset
@@ -168,6 +189,10 @@ class _BaseIter:
         self._base_seed = int(gen.numpy.integers(0, 2 ** 62))
         self._sampler_iter = iter(self._index_sampler)
         self._loader = loader
+        self._pin = loader.pin_memory and backend.cuda_is_available()
+        if loader.pin_memory and not self._pin:
+            warnings.warn("DataLoader: pin_memory=True but no CUDA GPU is available; pinned "
+                          "memory will not be used", stacklevel=3)
 
     def __iter__(self):
         return self
@@ -187,7 +212,8 @@ class _SingleProcessIter(_BaseIter):
 
     def __next__(self) -> Any:
         index = self._next_index()  # StopIteration ends the epoch
-        return self._fetcher.fetch(index)
+        batch = self._fetcher.fetch(index)
+        return _pinned(batch) if self._pin else batch
 
 
 class _MultiProcessIter(_BaseIter):
@@ -315,7 +341,8 @@ class _MultiProcessIter(_BaseIter):
         self._try_put_index()
         if isinstance(data, _worker.ExceptionWrapper):
             data.reraise()
-        return _worker.from_transfer(data)
+        batch = _worker.from_transfer(data)
+        return _pinned(batch) if self._pin else batch
 
     def _get_message(self):
         """The next ``(task index, payload)`` from any worker, never blocking forever."""
