@@ -77,6 +77,37 @@ def test_batch_norm_training_without_affine(shape):
              lambda x: TF.batch_norm(x, None, None, training=True, eps=1e-3))
 
 
+def channels_last(a):
+    """``a`` (N, C, H, W) with its channels innermost in memory, as a convolution leaves it."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 2, 4), (3, 16, 4, 4), (2, 5, 3, 1)])
+def test_batch_norm_training_on_channels_last_input(shape):
+    # a convolution's output: batch norm works on its (N*H*W, C) rows in place of (N, C, L)
+    c = shape[1]
+    x = channels_last(rand(*shape))
+    assert not x.flags.c_contiguous
+    check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+             [x, rand(c, seed=1), rand(c, seed=2)], ref=np_batch_norm_train,
+             torch_fn=None if torch is None else
+             lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True))
+    # the same values, gradients and running statistics as for the NCHW-contiguous array
+    g = rand(*shape, seed=3)
+    results = []
+    for array in (x, np.ascontiguousarray(x)):
+        xt, w, b = nb.tensor(array, requires_grad=True), nb.tensor(rand(c, seed=1),
+                                                                 requires_grad=True), \
+            nb.tensor(rand(c, seed=2), requires_grad=True)
+        rm, rv = nb.zeros(c, dtype=nb.float64), nb.ones(c, dtype=nb.float64)
+        y = F.batch_norm(xt, rm, rv, w, b, training=True, momentum=0.3)
+        y.backward(nb.tensor(g))
+        results.append([y.detach().numpy(), xt.grad.numpy(), w.grad.numpy(), b.grad.numpy(),
+                        rm.numpy(), rv.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4), (2, 3, 2, 2), (0, 3)])
 def test_batch_norm_eval(shape):
     c = shape[1]

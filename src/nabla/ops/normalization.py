@@ -29,6 +29,40 @@ from .reduction import _rules_differentiated, vector_norm
 from .shape import pad
 
 
+# -- channels-last helpers -------------------------------------------------------------------
+def _channel_rows(x):
+    """x (N, C, L) as the (N*L, C) matrix of its rows when that is a view (channels-last
+    memory, as a convolution leaves it), else None."""
+    if x.ndim != 3 or x.shape[1] < 2:
+        return None
+    rows = x.transpose(0, 2, 1)
+    if not rows.flags.c_contiguous:
+        return None
+    return rows.reshape(-1, x.shape[1])
+
+
+def _tile_count(rows) -> int:
+    """How many rows of (M, C) make one line of about 1,024 elements (dividing M): a
+    per-channel vector repeated that many times broadcasts over long contiguous lines
+    instead of rows of C elements, which NumPy loops over slowly."""
+    m, c = rows.shape
+    count = max(1, min(m, 1024 // c))
+    while m % count:
+        count -= 1
+    return count
+
+
+def _tiles(rows):
+    """(M, C) rows viewed as (M / k, k * C) lines (``_tile_count``)."""
+    k = _tile_count(rows)
+    return rows.reshape(-1, k * rows.shape[1])
+
+
+def _tiled(xp, v, rows):
+    """The per-channel vector ``v`` (C,) repeated to one line of ``_tiles(rows)``."""
+    return xp.tile(v.astype(rows.dtype, copy=False), _tile_count(rows))
+
+
 # -- the fused primitive -------------------------------------------------------------------
 class Standardize(Function):
     """``(x - mean) / sqrt(var + eps)`` over ``axes`` (keepdim statistics)."""
@@ -90,6 +124,9 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight, bias, eps, stats):
         self.eps = eps
+        self.rows = _channel_rows(x)
+        if self.rows is not None:
+            return self._forward_rows(x, weight, bias, eps, stats)
         mean = x.mean(axis=(0, 2), keepdims=True)                           # (1, C, 1)
         y = x - mean
         var = self.xp.einsum("ncl,ncl->c", y, y)[:, None] / (x.shape[0] * x.shape[2])
@@ -100,9 +137,52 @@ class BatchNormTrain(Function):
         y += bias[:, None]
         return y
 
+    # -- channels-last inputs (a convolution's output): everything on the (M, C) rows ---------
+    def _forward_rows(self, x, weight, bias, eps, stats):
+        xp, rows = self.xp, self.rows
+        m, c = rows.shape
+        mean = xp.ones(m, dtype=x.dtype) @ rows / x.dtype.type(m)            # (C,)
+        y = _tiles(rows) - _tiled(xp, mean, rows)
+        centered = y.reshape(m, c)
+        var = xp.einsum("mc,mc->c", centered, centered) / m
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.mean, self.rstd = mean, rstd
+        stats["mean"], stats["var"] = mean.reshape(1, c, 1), var.reshape(c, 1)
+        y *= _tiled(xp, rstd * weight, rows)
+        y += _tiled(xp, bias, rows)
+        n, _, length = x.shape
+        return y.reshape(n, length, c).transpose(0, 2, 1)
+
+    def _vjp_rows(self, g):
+        xp, rows = self.xp, self.rows
+        m, c = rows.shape
+        g_rows = _channel_rows(g)
+        if g_rows is None:
+            g_rows = xp.ascontiguousarray(g.transpose(0, 2, 1)).reshape(m, c)
+        weight, mean, rstd = self.inputs[1].data, self.mean, self.rstd
+        g_sum = xp.ones(m, dtype=g.dtype) @ g_rows
+        gx_hat_sum = rstd * (xp.einsum("mc,mc->c", g_rows, rows) - mean * g_sum)
+        grads = [None, None, None]
+        if self.needs_input_grad[0]:
+            a = weight * rstd
+            b = -a * rstd * (gx_hat_sum / m)
+            shift = -a * (g_sum / m) - b * mean
+            dx = _tiles(g_rows) * _tiled(xp, a, rows)
+            dx += _tiles(rows) * _tiled(xp, b, rows)
+            dx += _tiled(xp, shift, rows)
+            n, _, length = g.shape
+            grads[0] = Tensor._wrap(dx.reshape(n, length, c).transpose(0, 2, 1))
+        if self.needs_input_grad[1]:
+            grads[1] = Tensor._wrap(gx_hat_sum)
+        if self.needs_input_grad[2]:
+            grads[2] = Tensor._wrap(g_sum)
+        return tuple(grads)
+
     def vjp(self, g):
         if _rules_differentiated():
             return self._vjp_graph(g)
+        if self.rows is not None:
+            return self._vjp_rows(g.data)
         xp = self.xp
         x, weight, g = self.inputs[0].data, self.inputs[1].data[:, None], g.data
         count = x.shape[0] * x.shape[2]
