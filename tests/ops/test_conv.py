@@ -142,6 +142,10 @@ CONV2D_CASES = [
     ((2, 1, 5, 5), (2, 1, 3, 3), True, dict(stride=2)),                   # one input channel
     ((2, 5, 5), (2, 2, 3, 3), True, dict(padding=1)),                     # unbatched
     ((2, 2, 1, 1), (3, 2, 1, 1), True, {}),                               # 1x1 conv
+    # 16+ channels at stride 1: the input gradient runs as a forward conv (_as_forward_conv)
+    ((1, 16, 4, 4), (3, 16, 3, 3), True, dict(padding=1)),
+    ((2, 16, 5, 4), (2, 16, 3, 2), False, dict(padding=(1, 0))),
+    ((1, 16, 4, 3), (2, 16, 2, 2), True, dict(padding="same")),           # pads (0, 1)
 ]
 
 
@@ -227,6 +231,7 @@ CONV_T_CASES = [
     ((1, 4, 3, 3), (4, 1, 2, 2), True, dict(groups=2, stride=2)),
     ((1, 2, 3, 3), (2, 2, 2, 2), False, dict(dilation=2, output_padding=1)),
     ((2, 3, 3), (2, 2, 2, 2), True, dict(stride=2)),                       # unbatched
+    ((1, 3, 3, 3), (3, 16, 3, 3), True, dict(padding=1)),      # 16 outputs: as a forward conv
 ]
 
 
