@@ -283,3 +283,50 @@ def test_tf32_switch():
         nb.backends.cuda.matmul.allow_tf32 = False
     with pytest.raises(ValueError, match="expected one of highest, high, medium, got 'low'"):
         nb.set_float32_matmul_precision("low")
+
+
+def test_cpu_float16_matmul_is_float32_blas_rounded():
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float16) for s in ((5, 40, 30), (30, 7)))
+    ref = (a.astype(np.float32) @ b.astype(np.float32)).astype(np.float16)
+    out = nb.backend.matmul(np, a, b)
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal((nb.tensor(a) @ nb.tensor(b)).numpy(), ref)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_small_gpt_learns_the_same_under_autocast_and_grad_scaler(device):
+    # test_gpt's attention task (repeat the first 3 tokens), in float32 and mixed precision
+    from nabla.models.gpt import gpt
+
+    vocab, length, period = 10, 12, 3
+    losses = {}
+    for amp in (False, True):
+        nb.manual_seed(0)
+        rng = np.random.default_rng(0)
+
+        def batch(n):
+            x = np.tile(rng.integers(0, vocab, (n, period)), (1, 5))[:, :length + 1]
+            return nb.tensor(x[:, :-1], device=device), nb.tensor(x[:, 1:], device=device)
+
+        def loss_fn(model, x, y):
+            logits = model(x)[:, period - 1:]
+            return F.cross_entropy(logits.reshape(-1, vocab), y[:, period - 1:].reshape(-1))
+
+        model = gpt(vocab_size=vocab, block_size=length, n_layer=2, n_head=2,
+                    d_model=32).to(device)
+        opt = nb.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
+        scaler = nb.amp.GradScaler(device, enabled=amp)
+        for _ in range(120):
+            x, y = batch(32)
+            opt.zero_grad()
+            with nb.autocast(device, enabled=amp):
+                loss = loss_fn(model, x, y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        x, y = batch(256)
+        with nb.no_grad(), nb.autocast(device, enabled=amp):
+            losses[amp] = loss_fn(model.eval(), x, y).item()
+    assert losses[False] < 0.05 and losses[True] < 0.05, losses

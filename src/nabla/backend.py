@@ -168,6 +168,15 @@ def to_device(array, dev: Device):
         return xp.asarray(array)
 
 
+def matmul(xp, a, b):
+    """``a @ b`` for arrays. float16 operands on the CPU run as a float32 BLAS product
+    rounded back to float16: NumPy has no float16 GEMM (its loop is hundreds of times
+    slower), and float32 accumulation of float16 inputs is what GPU tensor cores do."""
+    if xp is np and a.dtype == np.float16 and b.dtype == np.float16:
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    return xp.matmul(a, b)
+
+
 def pin_memory(array):
     """A copy of the NumPy ``array`` in page-locked (pinned) host memory, from which CuPy
     copies to the GPU asynchronously; needs CuPy and a GPU."""

@@ -204,7 +204,7 @@ def _flash_backward(xp, q, k, v, out, lse, dout, scale: float, causal: bool):
     dq = xp.zeros(q.shape, dtype=st)
     dk = xp.zeros(k.shape, dtype=st)
     dv = xp.zeros(v.shape, dtype=st)
-    delta = (dout.astype(st, copy=False) * out.astype(st, copy=False)).sum(axis=-1)                 # (B, L)
+    delta = (dout.astype(st, copy=False) * out.astype(st, copy=False)).sum(axis=-1)  # (B, L)
     for i0 in range(0, length, _BLOCK_Q):
         qi = q[:, i0:i0 + _BLOCK_Q].astype(st, copy=False) * sc
         rows = qi.shape[1]

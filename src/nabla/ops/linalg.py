@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from .. import backend
+from ..autograd.function import Function, autocast_args
 from ..tensor import Tensor
 
 
@@ -31,7 +32,7 @@ class Matmul(Function):
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align: "
                 f"{a.shape[-1]} != {b.shape[-2]}")
         try:
-            return self.xp.matmul(a, b)
+            return backend.matmul(self.xp, a, b)
         except ValueError:
             raise RuntimeError(f"matmul: batch dimensions of {tuple(a.shape)} and "
                                f"{tuple(b.shape)} do not broadcast") from None
@@ -56,6 +57,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """
     if input.data.ndim >= 2 and other.data.ndim >= 2 and input.data.dtype == other.data.dtype:
         return Matmul.apply(input, other)  # the common case, first
+    input, other = autocast_args(Matmul, input, other)  # float16 and float32 under autocast
+    if input.data.ndim >= 2 and other.data.ndim >= 2 and input.data.dtype == other.data.dtype:
+        return Matmul.apply(input, other)
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{_shape(input)} and {_shape(other)}")
@@ -365,6 +369,8 @@ def einsum(equation: str, *operands) -> Tensor:
     for k, t in enumerate(operands):
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum: operand {k} must be a Tensor, got {type(t).__name__}")
+    operands = autocast_args(Einsum, *operands)
+    for k, t in enumerate(operands):
         if t.dtype != operands[0].dtype:
             raise RuntimeError(f"einsum: expected all operands to have the same dtype, got "
                                f"{operands[0].dtype} (operand 0) and {t.dtype} (operand {k})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend
 from ..autograd.function import Function, autocast_args
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -33,7 +34,7 @@ class Linear(Function):
     """out = x @ w^T (+ b): x (*, in), w (out, in), b (out,) -> (*, out)."""
 
     def forward(self, x, w, b=None):
-        out = x @ w.T
+        out = backend.matmul(self.xp, x, w.T)
         if b is not None:
             out += b  # in place: the product is a fresh array
         return out
