@@ -220,8 +220,9 @@ def train(args) -> int:
         raise CLIError(f"--resume: checkpoint not found: {args.resume}")
     out = args.out or os.path.join("runs", name)
     if args.amp and (device is None or device.type == "cpu"):
-        print("nabla train: --amp on the CPU runs float16 matmuls in NumPy without BLAS: "
-              "correct, but slow; mixed precision is for --device cuda", file=sys.stderr)
+        print("nabla train: --amp on the CPU gains no speed (NumPy computes float16 through "
+              "float32: matmuls are float32 BLAS plus casts); mixed precision is for "
+              "--device cuda", file=sys.stderr)
 
     nb.manual_seed(args.seed)
     task = _make_task(args, entry, settings)
@@ -450,7 +451,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu or cuda[:N]")
     p.add_argument("--amp", action="store_true",
                    help="mixed precision: float16 autocast and a GradScaler (for CUDA; on "
-                        "the CPU it is correct but slow)")
+                        "the CPU it runs, without gaining speed)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
     p.set_defaults(func=train)
