@@ -1,0 +1,48 @@
+"""Batch norm (training mode) against PyTorch 2.13 CPU, in one run (see common.py).
+
+The inputs are what a convolution hands batch norm in a ResNet: nabla's convolutions
+return channels-last arrays (NHWC memory seen as NCHW), and PyTorch's return NCHW
+ones, so each framework gets its own layout; forward+backward, float32, batch 64.
+
+    python benchmarks/bench_norm.py
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from common import compare, table, torch
+
+import nabla as nb
+
+SHAPES = [(64, 16, 32, 32), (64, 32, 16, 16), (64, 64, 8, 8)]  # ResNet-20's three stages
+
+
+def pair(shape):
+    rng = np.random.default_rng(0)
+    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    channels_last = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # noqa: E731
+    n_bn, t_bn = nb.nn.BatchNorm2d(shape[1]), torch.nn.BatchNorm2d(shape[1])
+    nx, ng = nb.tensor(channels_last(x), requires_grad=True), nb.tensor(channels_last(g))
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
+
+    def step_n():
+        n_bn(nx).backward(ng)
+        nx.grad = None
+
+    def step_t():
+        t_bn(tx).backward(tg)
+        tx.grad = None
+
+    np.testing.assert_allclose(n_bn(nx).detach().numpy(), t_bn(tx).detach().numpy(), atol=1e-4)
+    return step_n, step_t
+
+
+if __name__ == "__main__":
+    print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    rows = []
+    for shape in SHAPES:
+        rows.append((f"batch norm {shape}, forward+backward", compare(*pair(shape), blocks=7,
+                                                                       block_s=0.3)))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
