@@ -330,3 +330,20 @@ def test_small_gpt_learns_the_same_under_autocast_and_grad_scaler(device):
         with nb.no_grad(), nb.autocast(device, enabled=amp):
             losses[amp] = loss_fn(model.eval(), x, y).item()
     assert losses[False] < 0.05 and losses[True] < 0.05, losses
+
+
+def test_batch_norm_runs_in_float32_under_autocast():
+    rng = np.random.default_rng(0)
+    x = nb.tensor((rng.standard_normal((8, 3, 16, 16)) * 4 + 100).astype(np.float32))
+    k = nb.tensor(rng.standard_normal((16, 3, 3, 3)).astype(np.float32))
+    runs = {}
+    for amp in (False, True):
+        bn = nb.nn.BatchNorm2d(16)
+        with nb.autocast("cpu", enabled=amp):
+            h = F.conv2d(x, k, padding=1)
+            out = bn(h)
+        assert h.dtype == (f16 if amp else f32) and out.dtype == f32
+        runs[amp] = (out.detach().numpy(), bn.running_mean.numpy(), bn.running_var.numpy())
+    # statistics of float16 activations, accumulated in float32: close to the float32 run
+    for a, b in zip(runs[True], runs[False]):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-2)

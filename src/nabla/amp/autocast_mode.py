@@ -17,7 +17,9 @@ parameter comes back in float32. The backward runs in the dtypes the forward
 chose (the engine switches autocast off while it runs), so leave the context
 before calling ``backward``, as PyTorch recommends.
 
-Differences from PyTorch: one device type is under autocast at a time (a nested
+Differences from PyTorch: training-mode batch norm runs in float32 (PyTorch keeps a
+float16 input's dtype, computing the statistics in float32 inside cuDNN); one device
+type is under autocast at a time (a nested
 ``autocast`` for another device replaces the outer one until it exits); casts of
 weights are not cached across uses; bfloat16 is not available, because neither
 NumPy nor CuPy has that dtype.
@@ -35,7 +37,7 @@ from ..ops.elementwise import (Acos, Asin, Cosh, Erfinv, Exp, Expm1, Log, Log1p,
                                Sinh, Tan)
 from ..ops.linalg import Einsum, Matmul
 from ..ops.linear import Linear
-from ..ops.normalization import Standardize
+from ..ops.normalization import BatchNormTrain, Standardize
 from ..ops.recurrent import Recurrence
 from ..ops.reduction import Cumprod, Cumsum, LogSumExp, PNorm, Prod, Sum
 from ..ops.softmax import LogSoftmax, Softmax
@@ -46,6 +48,7 @@ LOWER_PRECISION = (Matmul, Einsum, Linear, Convolution, ConvolutionTranspose, Re
 #: ops that run in float32 (PyTorch's CUDA "fp32" list, as far as nabla has them)
 FLOAT32 = (
     Softmax, LogSoftmax, Sum, Prod, Cumsum, Cumprod, LogSumExp, PNorm, Standardize,
+    BatchNormTrain,
     Pow, Exp, Expm1, Log, Log1p, Rsqrt, Tan, Sinh, Cosh, Asin, Acos, Erfinv, Softplus,
 )
 for _cls in LOWER_PRECISION:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.function import Function, autocast_float32
+from ..autograd.function import Function, autocast_args, autocast_float32
 from ..autograd.grad_mode import no_grad
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -340,6 +340,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.numel() == 0:  # nothing to normalise; the running statistics stay as they are
         return _affine(Standardize.apply(input, axes=axes, eps=eps), weight, bias,
                        _channel_shape(input))
+    (input,) = autocast_args(BatchNormTrain, input)  # float32 under autocast
     xp = get_array_module(input.data)
     if weight is None:  # constants: the fused op always applies an affine map
         weight = Tensor._wrap(xp.ones(channels, dtype=input.dtype))
