@@ -10,6 +10,9 @@ needed.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..backend import get_array_module
 from .function import _check_finite, unbroadcast
 from .grad_mode import STATE
 
@@ -79,6 +82,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     written into it instead of being accumulated into leaves' ``.grad``.
     """
     table = {}
+    owned = set()  # keys of table entries whose arrays the engine allocated (see _scatter)
     for r, g in zip(roots, root_grads):
         table[id(r)] = g if id(r) not in table else table[id(r)] + g
     order = _topological_order(roots)
@@ -93,6 +97,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
         for i in range(len(order) - 1, -1, -1):
             t, order[i] = order[i], None
             g = table.pop(id(t), None)
+            owned.discard(id(t))
             if g is None or (needed is not None and id(t) not in needed):
                 continue
             for hook in t._hooks or ():
@@ -106,16 +111,44 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
                 g = _own(g, handed)
                 t.grad = g if t.grad is None else t.grad + g
             if t._node is not None:
-                _propagate(t._node, g, table, retain_graph)
+                _propagate(t._node, g, table, retain_graph, owned)
     finally:
         STATE.grad_enabled = prev_mode
         STATE.in_backward = prev_in_backward
         STATE.autocast = prev_autocast
 
 
-def _propagate(node, g, table: dict, retain_graph: bool) -> None:
+def _scatter(node, g, table: dict, owned: set) -> None:
+    """A slicing node's first-order vjp, added straight into its input's cotangent.
+
+    The vjp of ``x[index]`` is zeros shaped like x with g at ``index``. When x is
+    sliced several times (``chunk``, ``split``, q/k/v out of one projection), building
+    each full-size cotangent and summing them costs several passes over x's size;
+    here the first slice allocates one buffer and the others add into it in place.
+    Only buffers the engine allocated itself are written (``owned``)."""
+    inp = node.inputs[0]
+    key = id(inp)
+    prev = table.get(key)
+    if prev is None or key not in owned:
+        xp = type(g.data) is not np.ndarray and get_array_module(g.data) or np
+        buf = xp.zeros(inp.shape, dtype=inp.dtype) if prev is None else prev.data.copy()
+        table[key] = inp._wrap(buf)
+        owned.add(key)
+    node.scatter_add(table[key].data, g.data)
+
+
+def _propagate(node, g, table: dict, retain_graph: bool, owned: set) -> None:
     """Run one node's vjp and add its cotangents into the table."""
     node.check_versions()
+    # a first-order backward with no forward-mode level watching: the rule's result is
+    # only ever an array, so it may be added in place
+    if (node.vjp_scatters and not STATE.grad_enabled and not STATE.fw_levels
+            and not STATE.anomaly and node.needs_input_grad[0]
+            and g.dtype == node.inputs[0].dtype):
+        _scatter(node, g, table, owned)
+        if not retain_graph:
+            node.release()
+        return
     grads = node.vjp(g)
     if not isinstance(grads, tuple):
         grads = (grads,)
@@ -131,5 +164,6 @@ def _propagate(node, g, table: dict, retain_graph: bool) -> None:
         key = id(inp)
         prev = table.get(key)
         table[key] = gi if prev is None else prev + gi
+        owned.discard(key)
     if not retain_graph:
         node.release()

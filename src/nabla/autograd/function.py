@@ -40,6 +40,9 @@ class Function:
     uses_output = False
     #: True for ops whose output aliases the first input's memory (reshape, slicing).
     is_view = False
+    #: True for slicing ops whose vjp is "zeros like the input, with g at an index":
+    #: the engine then adds g into the input's cotangent in place (``scatter_add``).
+    vjp_scatters = False
     #: what ``nabla.autocast`` does to the floating inputs: "lower" casts them to the
     #: low-precision dtype, "float32" to float32, None leaves them (nabla.amp's table).
     autocast = None

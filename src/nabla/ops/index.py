@@ -157,6 +157,11 @@ class _IndexBase(Function):
 class BasicIndex(_IndexBase):
     """Slicing with ints, slices, None and Ellipsis: a view."""
     is_view = True
+    vjp_scatters = True  # basic indices never repeat a position
+
+    def scatter_add(self, buffer, g) -> None:
+        """``buffer[index] += g``: this op's vjp added into an existing cotangent."""
+        buffer[self.index] += g
 
 
 class AdvancedIndex(_IndexBase):
