@@ -1,0 +1,280 @@
+"""Issue #5's GPU table: training steps against PyTorch on one CUDA device, in one run.
+
+Each workload is the same model built from ``torch.nn`` and from ``nabla.nn`` (the
+benchmark twins of bench_train.py, bench_rnn.py and bench_gpt.py), PyTorch's weights
+copied into nabla's, one step compared before timing, then timed interleaved
+(common.py) in float32 and in mixed precision (float16 autocast + GradScaler in
+both frameworks). Each timed call ends with a device synchronize. Also printed:
+achieved TFLOP/s against the float16 and float32 matmul peaks measured in the same
+run, per-op dispatch overhead on tiny tensors, and what replaying PyTorch's step
+as a CUDA graph saves.
+
+    python benchmarks/bench_gpu.py                        # everything, on cuda
+    python benchmarks/bench_gpu.py gpt-small mlp-128      # some workloads
+    python benchmarks/bench_gpu.py --device cpu --quick   # a dry run of the script on the CPU
+
+Not yet run on a GPU (no GPU was lent to the session that wrote it); the dry run
+checks the models, the weight copies and the step agreement.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from common import compare, table, torch
+
+import nabla as nb
+from nabla.models.gpt import gpt
+
+F = torch.nn.functional
+
+
+# -- synchronisation and peaks -------------------------------------------------------------------
+def _sync(device: str):
+    if device.startswith("cuda"):
+        return lambda: (torch.cuda.synchronize(), nb.cuda.synchronize())
+    return lambda: None
+
+
+def matmul_peak(device: str, dtype, n: int) -> float:
+    """TFLOP/s of an n x n x n PyTorch matmul (the ceiling MFU is measured against)."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    sync = _sync(device)
+    for _ in range(3):
+        a @ b
+    sync()
+    reps = 10
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    sync()
+    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e12
+
+
+# -- workloads: (nabla model, torch model, batch maker, optimizer, flops per step) ------------------
+def _mlp(nn):
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                         nn.Linear(256, 10))
+
+
+def _params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def mlp(batch: int):
+    def make(rng):
+        return (rng.standard_normal((batch, 784)).astype(np.float32),
+                rng.integers(0, 10, batch))
+    return _mlp, make, ("SGD", dict(lr=0.01, momentum=0.9)), lambda m: 6 * _params(m) * batch
+
+
+def resnet20(batch: int):
+    from bench_train import resnet20 as build
+
+    def make(rng):
+        return (rng.standard_normal((batch, 3, 32, 32)).astype(np.float32),
+                rng.integers(0, 10, batch))
+    # 40.6 M multiply-adds per 32x32 image forward; backward twice that
+    return build, make, ("SGD", dict(lr=0.01, momentum=0.9)), lambda m: 3 * 2 * 40.6e6 * batch
+
+
+def char_lstm(batch: int, seq: int = 64):
+    from bench_rnn import VOCAB, char_lstm as build
+
+    def make(rng):
+        text = rng.integers(0, VOCAB, (seq + 1, batch))
+        return text[:-1], text[1:].reshape(-1)
+    return build, make, ("Adam", dict(lr=1e-3)), lambda m: 6 * _params(m) * seq * batch
+
+
+def gpt_workload(n_layer: int, d_model: int, n_head: int, block: int, batch: int,
+                 vocab: int = 96):
+    from bench_gpt import TorchGPT
+
+    settings = dict(vocab_size=vocab, block_size=block, n_layer=n_layer, n_head=n_head,
+                    d_model=d_model, dropout=0.0)
+
+    def build(nn):
+        return gpt(**settings) if nn is nb.nn else TorchGPT(**settings)
+
+    def make(rng):
+        ids = rng.integers(0, vocab, (batch, block + 1))
+        return ids[:, :-1], ids[:, 1:].reshape(-1)
+
+    def flops(m):  # 6 N per token for the weights, plus the attention scores and mixing
+        return 6 * _params(m) * batch * block + 12 * n_layer * batch * block * block * d_model
+    return build, make, ("AdamW", dict(lr=1e-3)), flops
+
+
+WORKLOADS = {
+    "mlp-128": lambda q: mlp(128),
+    "mlp-4096": lambda q: mlp(256 if q else 4096),
+    "resnet20-128": lambda q: resnet20(8 if q else 128),
+    "lstm-32": lambda q: char_lstm(32, 16 if q else 64),
+    "lstm-256": lambda q: char_lstm(16 if q else 256, 16 if q else 64),
+    "gpt-small": lambda q: gpt_workload(4, 256, 4, 32 if q else 128, 4 if q else 16),
+    "gpt-6x384": lambda q: gpt_workload(2 if q else 6, 384, 6, 32 if q else 256,
+                                        2 if q else 64),
+    "gpt2-124m": lambda q: gpt_workload(2 if q else 12, 768, 12, 32 if q else 1024,
+                                        2 if q else 8, vocab=512 if q else 50257),
+}
+
+
+def step_pair(name: str, device: str, amp: bool, quick: bool):
+    build, make, (opt_name, opt_kw), flops = WORKLOADS[name](quick)
+    torch.manual_seed(0)
+    t_model, n_model = build(torch.nn), build(nb.nn)
+    n_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
+    t_model.to(device)
+    n_model.to(device)
+    x, y = make(np.random.default_rng(0))
+    tx, ty = torch.tensor(x, device=device), torch.tensor(y, device=device)
+    nx, ny = nb.tensor(x, device=device), nb.tensor(y, device=device)
+    t_opt = getattr(torch.optim, opt_name)(t_model.parameters(), **opt_kw)
+    n_opt = getattr(nb.optim, opt_name)(n_model.parameters(), **opt_kw)
+    kind = device.split(":")[0]
+    t_scaler = torch.amp.GradScaler(kind, enabled=amp)
+    n_scaler = nb.amp.GradScaler(kind, enabled=amp)
+    sync = _sync(device)
+
+    def step_t():
+        t_opt.zero_grad()
+        with torch.autocast(kind, dtype=torch.float16, enabled=amp):
+            logits = t_model(tx)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ty)
+        t_scaler.scale(loss).backward()
+        t_scaler.step(t_opt)
+        t_scaler.update()
+        sync()
+        return loss
+
+    def step_n():
+        n_opt.zero_grad()
+        with nb.autocast(kind, enabled=amp):
+            logits = n_model(nx)
+            loss = nb.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ny)
+        n_scaler.scale(loss).backward()
+        n_scaler.step(n_opt)
+        n_scaler.update()
+        sync()
+        return loss
+
+    lt, ln = float(step_t().item()), float(step_n().item())
+    tol = 2e-2 if amp else 1e-4
+    if abs(lt - ln) > tol * max(1.0, abs(lt)):
+        raise AssertionError(f"{name}: the first losses differ: nabla {ln}, PyTorch {lt}")
+    return step_n, step_t, flops(n_model)
+
+
+def dispatch_overhead(device: str) -> list:
+    """One tiny op's time (4x4 float32), synchronized, nabla against PyTorch."""
+    sync = _sync(device)
+    a = nb.ones((4, 4), device=device)
+    ta = torch.ones((4, 4), device=device)
+    rows = []
+    for label, fn_n, fn_t in (("add", lambda: a + a, lambda: ta + ta),
+                              ("matmul", lambda: a @ a, lambda: ta @ ta),
+                              ("sum", lambda: a.sum(), lambda: ta.sum())):
+        def n_call(fn=fn_n):
+            for _ in range(100):
+                fn()
+            sync()
+
+        def t_call(fn=fn_t):
+            for _ in range(100):
+                fn()
+            sync()
+        rows.append((f"100 x {label}, 4x4, {device}", compare(n_call, t_call)))
+    return rows
+
+
+def cuda_graph_saving(device: str, quick: bool) -> str:
+    """How much faster PyTorch's small-GPT step runs replayed as one CUDA graph: what
+    graph capture could save a framework whose step is a chain of small kernels."""
+    if not device.startswith("cuda"):
+        return "CUDA graph replay: skipped (needs a CUDA device)"
+    from bench_gpt import TorchGPT
+    model = TorchGPT(96, 128, 4, 4, 256, 0.0).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, capturable=True)
+    x = torch.randint(0, 96, (16, 128), device=device)
+    y = torch.randint(0, 96, (16 * 128,), device=device)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(model(x).reshape(-1, 96), y)
+        loss.backward()
+        opt.step()
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    sync = _sync(device)
+
+    def eager():
+        step()
+        sync()
+
+    def replay():
+        graph.replay()
+        sync()
+    r = compare(replay, eager, blocks=5, block_s=0.3)
+    return (f"CUDA graph replay of PyTorch's small-GPT step: {r['nabla'] * 1e3:.2f} ms against "
+            f"{r['torch'] * 1e3:.2f} ms eager ({r['ratio']:.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", help=f"some of {', '.join(WORKLOADS)}")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a dry run)")
+    args = parser.parse_args()
+    names = args.workloads or list(WORKLOADS)
+    unknown = set(names) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}")
+    if args.device.startswith("cuda") and not nb.cuda.is_available():
+        parser.error("CUDA is not available to nabla here (CuPy and a GPU are needed); "
+                     "use --device cpu --quick for a dry run")
+    size = 512 if args.quick else 8192
+    peaks = {"float16": matmul_peak(args.device, torch.float16 if args.device != "cpu"
+                                    else torch.float32, size),
+             "float32": matmul_peak(args.device, torch.float32, size)}
+    print(f"nabla {nb.__version__}, torch {torch.__version__}, device {args.device}; matmul "
+          f"peak {peaks['float16']:.1f} TFLOP/s (float16), {peaks['float32']:.1f} (float32)")
+    rows, util = [], []
+    for name in names:
+        for amp in (False, True):
+            try:
+                step_n, step_t, flops = step_pair(name, args.device, amp, args.quick)
+            except RuntimeError as err:  # PyTorch's CPU autocast lacks some ops (LSTM)
+                if args.device != "cpu":
+                    raise
+                print(f"| {name}, mixed precision | skipped on the CPU: {err} |")
+                continue
+            label = f"{name}, {'mixed precision' if amp else 'float32'}"
+            rows.append((label, compare(step_n, step_t, blocks=5, block_s=0.5)))
+            peak = peaks["float16" if amp else "float32"]
+            tflops = flops / rows[-1][1]["nabla"] / 1e12
+            util.append(f"| {label} | {tflops:.2f} | {100 * tflops / peak:.1f}% |")
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
+    print("\n| workload | nabla TFLOP/s | of the matmul peak |\n| --- | --- | --- |")
+    print("\n".join(util))
+    print()
+    print(table(dispatch_overhead(args.device)))
+    print()
+    print(cuda_graph_saving(args.device, args.quick))
+
+
+if __name__ == "__main__":
+    main()
