@@ -1,8 +1,11 @@
-"""Batch norm (training mode) against PyTorch 2.13 CPU, in one run (see common.py).
+"""Batch norm (training mode) and layer norm against PyTorch 2.13 CPU, in one run (see
+common.py).
 
 The inputs are what a convolution hands batch norm in a ResNet: nabla's convolutions
 return channels-last arrays (NHWC memory seen as NCHW), and PyTorch's return NCHW
 ones, so each framework gets its own layout; forward+backward, float32, batch 64.
+
+Layer norm runs on a GPT block's activations (batch 16 x 128 tokens x 256).
 
     python benchmarks/bench_norm.py
 """
@@ -37,6 +40,25 @@ def pair(shape):
     return step_n, step_t
 
 
+def layer_norm_pair(shape=(16, 128, 256)):
+    rng = np.random.default_rng(0)
+    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    n_ln, t_ln = nb.nn.LayerNorm(shape[-1]), torch.nn.LayerNorm(shape[-1])
+    nx, ng = nb.tensor(x, requires_grad=True), nb.tensor(g)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
+
+    def step_n():
+        n_ln(nx).backward(ng)
+        nx.grad = None
+
+    def step_t():
+        t_ln(tx).backward(tg)
+        tx.grad = None
+
+    np.testing.assert_allclose(n_ln(nx).detach().numpy(), t_ln(tx).detach().numpy(), atol=1e-4)
+    return step_n, step_t
+
+
 if __name__ == "__main__":
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     rows = []
@@ -44,5 +66,7 @@ if __name__ == "__main__":
         rows.append((f"batch norm {shape}, forward+backward", compare(*pair(shape), blocks=7,
                                                                        block_s=0.3)))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+    rows.append(("layer norm (16, 128, 256), forward+backward",
+                 compare(*layer_norm_pair(), blocks=7, block_s=0.3)))
     print()
     print(table(rows))

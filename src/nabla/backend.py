@@ -279,6 +279,23 @@ def _thread_pool():
     return _pool
 
 
+ROWS_PARALLEL_MIN_SIZE = 1 << 18
+
+
+def parallel_rows(xp, fn, n_rows: int, elements: int) -> list:
+    """``[fn(start, stop), ...]`` over a split of ``range(n_rows)``: on CPU threads when
+    the work (``elements`` in all) is large enough, else one call. For row-wise
+    kernels made of several NumPy passes (layer norm), which release the GIL."""
+    k = min(_num_threads, n_rows)
+    if xp is not np or k < 2 or elements < ROWS_PARALLEL_MIN_SIZE:
+        return [fn(0, n_rows)]
+    bounds = [n_rows * i // k for i in range(k + 1)]
+    pool = _thread_pool()
+    futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    first = fn(bounds[0], bounds[1])
+    return [first] + [f.result() for f in futures]
+
+
 LAYOUT_MIN_SIZE = 1 << 12
 
 

@@ -22,7 +22,9 @@ import math
 import numbers
 
 from ..autograd.function import Function, autocast_args, autocast_float32
-from ..autograd.grad_mode import no_grad
+from ..autograd.forward_ad import dual_level, make_dual, unpack_dual
+from ..autograd.grad_mode import STATE, enable_grad, no_grad
+from .. import backend
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .reduction import _rules_differentiated, vector_norm
@@ -105,6 +107,99 @@ class Standardize(Function):
 
     def jvp(self, t):
         return self._project(t)
+
+
+class LayerNormAffine(Function):
+    """Layer norm with its affine part, fused: x (*, D) as rows (R, D), weight and bias
+    (D,) -> gamma * x_hat + beta, statistics per row.
+
+    Every Transformer block runs two, so forward and backward are written on arrays:
+    row sums as GEMVs with a ones vector, the backward from the saved x_hat and
+    rstd as dx = rstd (g gamma - mean(g gamma) - x_hat mean(g gamma x_hat)), and the
+    parameter gradients as ones-vector GEMVs over the rows. When the rule is itself
+    differentiated it runs in Tensor ops (``_graph``)."""
+
+    def forward(self, x, weight, bias, eps):
+        xp, d = self.xp, weight.shape[0]
+        self.eps, self.shape = eps, x.shape
+        rows = x.reshape(-1, d)
+        n = rows.shape[0]
+        ones_d = xp.ones(d, dtype=x.dtype)
+        self.x_hat = x_hat = xp.empty_like(rows)
+        self.rstd = rstd = xp.empty(n, dtype=x.dtype)
+        y = xp.empty_like(rows)
+
+        def block(s, e):  # rows s:e, each independent of the others
+            xh = x_hat[s:e]
+            xp.subtract(rows[s:e], (rows[s:e] @ ones_d / x.dtype.type(d))[:, None], out=xh)
+            var = xp.einsum("rd,rd->r", xh, xh) / d
+            rstd[s:e] = 1.0 / xp.sqrt(var + eps)
+            xh *= rstd[s:e, None]
+            xp.multiply(xh, weight, out=y[s:e])
+            y[s:e] += bias
+
+        backend.parallel_rows(xp, block, n, rows.size)
+        return y.reshape(x.shape)
+
+    def vjp(self, g):
+        if _rules_differentiated():
+            return self._vjp_graph(g)
+        xp, x_hat, rstd = self.xp, self.x_hat, self.rstd
+        n, d = x_hat.shape
+        weight = self.inputs[1].data
+        g = g.data.reshape(n, d)
+        need = self.needs_input_grad
+        dx = xp.empty_like(g) if need[0] else None
+        ones_d = xp.ones(d, dtype=g.dtype)
+
+        def block(s, e):  # dx of rows s:e and their share of dweight, dbias
+            gb, xh = g[s:e], x_hat[s:e]
+            ones_r = xp.ones(e - s, dtype=g.dtype)
+            dw = ones_r @ (gb * xh) if need[1] else None
+            db = ones_r @ gb if need[2] else None
+            if need[0]:
+                gh = xp.multiply(gb, weight, out=dx[s:e])
+                m1 = gh @ ones_d / g.dtype.type(d)
+                m2 = xp.einsum("rd,rd->r", gh, xh) / d
+                gh -= m1[:, None]
+                gh -= xh * m2[:, None]
+                gh *= rstd[s:e, None]
+            return dw, db
+
+        parts = backend.parallel_rows(xp, block, n, g.size)
+        grads = [None if dx is None else Tensor._wrap(dx.reshape(self.shape)), None, None]
+        for i in (1, 2):
+            if need[i]:
+                total = parts[0][i - 1]
+                for p in parts[1:]:
+                    total = total + p[i - 1]
+                grads[i] = Tensor._wrap(total)
+        return tuple(grads)
+
+    def _graph(self, x, weight, bias):
+        """The same map in Tensor ops (for rules that are differentiated)."""
+        axes = (x.ndim - 1,)
+        centered = x - x.mean(dim=axes, keepdim=True)
+        rstd = ((centered * centered).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
+        return centered * rstd * weight + bias
+
+    def _vjp_graph(self, g):
+        from ..autograd.api import grad
+        from .convert import alias
+
+        need = self.needs_input_grad
+        with enable_grad():
+            args = tuple(alias(t) for t in self.inputs)  # the inner backward stops here
+            out = self._graph(*args)
+        wanted = [a for a, n in zip(args, need) if n]
+        grads = iter(grad(out, wanted, g, create_graph=STATE.grad_enabled, allow_unused=True))
+        return tuple(next(grads) if n else None for n in need)
+
+    def jvp(self, tx, tw, tb):
+        with dual_level():
+            args = tuple(x if t is None else make_dual(x, t)
+                         for x, t in zip(self.inputs, (tx, tw, tb)))
+            return unpack_dual(self._graph(*args)).tangent
 
 
 class BatchNormTrain(Function):
@@ -405,6 +500,12 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         if t is not None and tuple(t.shape) != normalized_shape:
             raise ValueError(f"{op}: {name} must have shape normalized_shape="
                              f"{normalized_shape}, got {tuple(t.shape)}")
+    if (weight is not None and bias is not None and input.numel() > 0
+            and weight.dtype == bias.dtype == input.dtype):
+        d = math.prod(normalized_shape)
+        rows = input if k == 1 else input.reshape(tuple(input.shape[:-k]) + (d,))
+        out = LayerNormAffine.apply(rows, weight.reshape(d), bias.reshape(d), eps=eps)
+        return out if k == 1 else out.reshape(input.shape)
     axes = tuple(range(input.ndim - k, input.ndim))
     out = Standardize.apply(input, axes=axes, eps=eps)
     if weight is not None:
