@@ -337,6 +337,11 @@ def test_max_unpool1d_puts_values_back():
 # -- interpolation -------------------------------------------------------------------------------
 INTERP = [
     ((1, 2, 3, 4), dict(scale_factor=2, mode="nearest")),
+    # integer upscales take the one-copy Repeat op (its adjoint sums the blocks)
+    ((2, 2, 3, 2), dict(scale_factor=(3, 1), mode="nearest")),
+    ((1, 2, 2, 3), dict(size=(4, 9), mode="nearest-exact")),
+    ((2, 3, 4), dict(scale_factor=2, mode="nearest")),
+    ((1, 1, 2, 2, 3), dict(scale_factor=(2, 1, 2), mode="nearest")),
     ((1, 2, 5, 4), dict(size=(3, 7), mode="nearest")),
     ((1, 2, 5, 4), dict(scale_factor=(1.5, 0.7), mode="nearest")),
     ((1, 2, 5, 4), dict(size=(3, 7), mode="nearest-exact")),

@@ -845,6 +845,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode == "area":
         return _adaptive_avg_pool("interpolate (area)", nd, input, sizes)
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    if mode in ("nearest", "nearest-exact"):
+        indexes = [_nearest_index(n, o, s, mode == "nearest-exact", dtype)
+                   for n, o, s in zip(input.shape[2:], sizes, scales)]
+        factors = _integer_factors(tuple(input.shape[2:]), tuple(sizes), indexes)
+        if factors is not None:  # every dim an integer upscale (or unchanged): one copy
+            return input if all(f == 1 for f in factors) else Repeat.apply(input,
+                                                                           factors=factors)
     out = input
     for i, (n, o, s) in enumerate(zip(input.shape[2:], sizes, scales)):
         if mode in ("nearest", "nearest-exact"):
@@ -855,6 +862,63 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             matrix = _interp_matrix(n, o, s, bool(align_corners), mode == "bicubic", dtype)
             out = _along_dim(out, i + 2, matrix)
     return out
+
+
+class Repeat(Function):
+    """Each spatial element repeated ``factors[i]`` times along spatial dim i: nearest
+    upsampling by integer factors, (N, C, *s) -> (N, C, *(s * f)), as one broadcast
+    copy. Its adjoint ``BlockSum`` adds the f-blocks back by strided slices (NumPy
+    reduces such short runs slowly)."""
+    uses_inputs = False
+
+    def forward(self, x, factors):
+        self.factors = factors
+        wide = x.reshape(x.shape[:2] + sum(((n, 1) for n in x.shape[2:]), ()))
+        shape = x.shape[:2] + sum(((n, f) for n, f in zip(x.shape[2:], factors)), ())
+        out = self.xp.empty(shape, dtype=x.dtype)
+        out[...] = self.xp.broadcast_to(wide, shape)
+        return out.reshape(x.shape[:2] + tuple(n * f for n, f in zip(x.shape[2:], factors)))
+
+    def vjp(self, g):
+        return BlockSum.apply(g, factors=self.factors)
+
+    def jvp(self, t):
+        return Repeat.apply(t, factors=self.factors)
+
+
+class BlockSum(Function):
+    """(N, C, *(s * f)) -> (N, C, *s): the sum over each f-block (``Repeat``'s adjoint)."""
+    uses_inputs = False
+
+    def forward(self, g, factors):
+        self.factors = factors
+        small = tuple(n // f for n, f in zip(g.shape[2:], factors))
+        blocks = g.reshape(g.shape[:2] + sum(((n, f) for n, f in zip(small, factors)), ()))
+        offsets = list(product(*(range(f) for f in factors)))
+
+        def at(offset):  # the elements at one position inside every block
+            return blocks[(slice(None),) * 2 + sum(((slice(None), o) for o in offset), ())]
+
+        out = at(offsets[0]).copy()
+        for offset in offsets[1:]:
+            out += at(offset)
+        return out
+
+    def vjp(self, h):
+        return Repeat.apply(h, factors=self.factors)
+
+    def jvp(self, t):
+        return BlockSum.apply(t, factors=self.factors)
+
+
+def _integer_factors(sizes: tuple, outs: tuple, indexes: list):
+    """The integer upscale factors when every nearest index is position // factor, else None."""
+    factors = []
+    for n, o, index in zip(sizes, outs, indexes):
+        if o % n or not np.array_equal(index, np.arange(o) // (o // n)):
+            return None
+        factors.append(o // n)
+    return tuple(factors)
 
 
 def _select_along(x: Tensor, dim: int, index: np.ndarray) -> Tensor:
