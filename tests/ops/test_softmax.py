@@ -111,3 +111,35 @@ def test_infinite_logits_match_torch():
     np.testing.assert_allclose(y[0], [0, 1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-6)
     assert ls[0, 0] == -np.inf
     assert np.isnan(y[1]).all() and np.isnan(ls[1]).all()   # as in PyTorch
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_on_larger_inputs_with_masked_entries(dtype):
+    # a larger input with masked (-inf) entries: values, gradients and second order
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((6, 16, 50)) * 5).astype(dtype)
+    x[0, 0, :10] = -np.inf          # masked keys, as attention adds them
+    g = rng.standard_normal(x.shape).astype(dtype)
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    ref = shifted / shifted.sum(axis=-1, keepdims=True)
+    ref_grad = ref * (g - (g * ref).sum(axis=-1, keepdims=True))
+    t = nb.tensor(x, requires_grad=True)
+    y = F.softmax(t, -1)
+    y.backward(nb.tensor(g))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(t.grad.numpy(), ref_grad, rtol=tol * 10, atol=tol * 10)
+    if torch is not None:
+        tt = torch.tensor(x, requires_grad=True)
+        torch.softmax(tt, -1).backward(torch.tensor(g))
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    # second order (the vjp as a graph) on the same large input, against PyTorch
+    if torch is not None and dtype == np.float64:
+        x2 = x[1:]
+        t2 = nb.tensor(x2, requires_grad=True)
+        (gx,) = nb.autograd.grad((F.softmax(t2, -1) ** 2).sum(), t2, create_graph=True)
+        (gx * nb.tensor(g[1:])).sum().backward()
+        tt2 = torch.tensor(x2, requires_grad=True)
+        (tgx,) = torch.autograd.grad((torch.softmax(tt2, -1) ** 2).sum(), tt2, create_graph=True)
+        (tgx * torch.tensor(g[1:])).sum().backward()
+        np.testing.assert_allclose(t2.grad.numpy(), tt2.grad.numpy(), rtol=1e-10, atol=1e-12)
