@@ -1,4 +1,5 @@
 """Activations: values, gradients (to 2nd order) and PyTorch's conventions at kinks."""
+import math
 import warnings
 
 import numpy as np
@@ -257,3 +258,19 @@ def test_error_messages():
         F.softshrink(x, -0.5)
     with pytest.raises(TypeError, match="relu: expected a Tensor, got list"):
         F.relu([1.0, -1.0])
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (300, 1200)])  # the second splits across threads
+def test_tanh_gelu_on_non_contiguous_and_large_inputs(shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape[::-1]).T           # a transposed (non-contiguous) view
+    g = rng.standard_normal(shape)
+    k = math.sqrt(2 / math.pi)
+    t = np.tanh(k * (x + 0.044715 * x ** 3))
+    ref = 0.5 * x * (1 + t)
+    ref_grad = g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+    xt = nb.tensor(x, requires_grad=True)
+    y = F.gelu(xt, approximate="tanh")
+    y.backward(nb.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(xt.grad.numpy(), ref_grad, rtol=1e-12, atol=1e-14)
