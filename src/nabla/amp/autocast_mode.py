@@ -59,7 +59,8 @@ for _cls in FLOAT32:
 _DEFAULT_DTYPE = {"cuda": np.dtype(np.float16), "cpu": np.dtype(np.float16)}
 
 
-def _check_dtype(dtype) -> np.dtype:
+def low_precision_dtype(dtype) -> np.dtype:
+    """``dtype`` checked as autocast's low-precision dtype (float16; bfloat16 explained)."""
     if str(dtype).replace("torch.", "") == "bfloat16":
         raise RuntimeError("autocast: bfloat16 is not available in nabla (neither NumPy nor "
                            "CuPy has a bfloat16 dtype); use dtype=nabla.float16")
@@ -85,7 +86,8 @@ class autocast(_DecoratorContext):
             raise ValueError(f"autocast: device_type must be 'cuda' or 'cpu', got "
                              f"{device_type!r}")
         self.device_type = device_type
-        self.fast_dtype = _DEFAULT_DTYPE[device_type] if dtype is None else _check_dtype(dtype)
+        self.fast_dtype = (_DEFAULT_DTYPE[device_type] if dtype is None
+                           else low_precision_dtype(dtype))
         self.enabled = bool(enabled)
         self._args = (device_type, self.fast_dtype, self.enabled)
 

@@ -10,8 +10,6 @@ needed.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..backend import get_array_module
 from .function import _check_finite, unbroadcast
 from .grad_mode import STATE
@@ -130,7 +128,7 @@ def _scatter(node, g, table: dict, owned: set) -> None:
     key = id(inp)
     prev = table.get(key)
     if prev is None or key not in owned:
-        xp = type(g.data) is not np.ndarray and get_array_module(g.data) or np
+        xp = get_array_module(g.data)
         buf = xp.zeros(inp.shape, dtype=inp.dtype) if prev is None else prev.data.copy()
         table[key] = inp._wrap(buf)
         owned.add(key)

@@ -136,6 +136,34 @@ class Function:
         return f"<{self.name}Backward>"
 
 
+# -- rules through a composed form -------------------------------------------------------------
+# Fused ops (recurrences, tiled attention, layer norm) compute first-order rules on arrays.
+# When a rule is itself differentiated (create_graph, forward mode) they run it through
+# the op written in Tensor ops (``composed``), so every order is exact.
+def vjp_by_composition(fn: Function, composed, g) -> tuple:
+    """``fn``'s vjp as the gradient of ``composed(*fn.inputs)`` with cotangent ``g``."""
+    from ..ops.convert import alias
+    from .api import grad
+    from .grad_mode import enable_grad
+
+    need = fn.needs_input_grad
+    with enable_grad():
+        args = tuple(alias(t) for t in fn.inputs)  # the inner backward stops here
+        out = composed(*args)
+    wanted = [a for a, n in zip(args, need) if n]
+    grads = iter(grad(out, wanted, g, create_graph=STATE.grad_enabled, allow_unused=True))
+    return tuple(next(grads) if n else None for n in need)
+
+
+def jvp_by_composition(fn: Function, composed, tangents: tuple):
+    """``fn``'s jvp as the tangent of ``composed(*fn.inputs)`` (None: a zero tangent)."""
+    from .forward_ad import dual_level, make_dual, unpack_dual
+
+    with dual_level():
+        args = tuple(x if t is None else make_dual(x, t) for x, t in zip(fn.inputs, tangents))
+        return unpack_dual(composed(*args)).tangent
+
+
 def autocast_inputs(inputs: tuple, policy: str, autocast: tuple) -> tuple:
     """``inputs`` cast as ``nabla.autocast`` asks: for policy "lower" to the autocast
     dtype, for "float32" to float32. Like PyTorch, only floating tensors on the

@@ -33,12 +33,9 @@ import math
 
 import numpy as np
 
-from ..autograd.forward_ad import dual_level, make_dual, unpack_dual
-from ..autograd.function import Function
-from ..autograd.grad_mode import STATE, enable_grad
+from ..autograd.function import Function, jvp_by_composition, vjp_by_composition
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .convert import alias
 from .dropout import dropout
 from .index import masked_fill
 from .reduction import _rules_differentiated
@@ -242,7 +239,7 @@ class FlashAttention(Function):
 
     def vjp(self, g):
         if _rules_differentiated():
-            return self._vjp_composed(g)
+            return vjp_by_composition(self, self._composed, g)
         q, k, v = (t.data for t in self.inputs)
         grads = _flash_backward(self.xp, q, k, v, self.out.data, self.lse, g.data,
                                 self.scale, self.causal)
@@ -252,22 +249,8 @@ class FlashAttention(Function):
     def _composed(self, q, k, v) -> Tensor:
         return _attention(q, k, v, None, 0.0, self.causal, self.scale)[0]
 
-    def _vjp_composed(self, g: Tensor) -> tuple:
-        from ..autograd.api import grad
-
-        need = self.needs_input_grad
-        with enable_grad():
-            args = tuple(alias(t) for t in self.inputs)  # the inner backward stops here
-            out = self._composed(*args)
-        wanted = [a for a, n in zip(args, need) if n]
-        grads = iter(grad(out, wanted, g, create_graph=STATE.grad_enabled, allow_unused=True))
-        return tuple(next(grads) if n else None for n in need)
-
     def jvp(self, *tangents):
-        with dual_level():
-            args = tuple(x if t is None else make_dual(x, t)
-                         for x, t in zip(self.inputs, tangents))
-            return unpack_dual(self._composed(*args)).tangent
+        return jvp_by_composition(self, self._composed, tangents)
 
 
 #: attention takes the tiled path from this many scores (B * H * L * S; 2^24 is a 64 MiB

@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.function import Function, autocast_args, autocast_float32
-from ..autograd.forward_ad import dual_level, make_dual, unpack_dual
-from ..autograd.grad_mode import STATE, enable_grad, no_grad
+from ..autograd.function import (Function, autocast_args, autocast_float32,
+                                 jvp_by_composition, vjp_by_composition)
+from ..autograd.grad_mode import no_grad
 from .. import backend
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -143,7 +143,7 @@ class LayerNormAffine(Function):
 
     def vjp(self, g):
         if _rules_differentiated():
-            return self._vjp_graph(g)
+            return vjp_by_composition(self, self._graph, g)
         xp, x_hat, rstd = self.xp, self.x_hat, self.rstd
         n, d = x_hat.shape
         weight = self.inputs[1].data
@@ -183,23 +183,8 @@ class LayerNormAffine(Function):
         rstd = ((centered * centered).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
         return centered * rstd * weight + bias
 
-    def _vjp_graph(self, g):
-        from ..autograd.api import grad
-        from .convert import alias
-
-        need = self.needs_input_grad
-        with enable_grad():
-            args = tuple(alias(t) for t in self.inputs)  # the inner backward stops here
-            out = self._graph(*args)
-        wanted = [a for a, n in zip(args, need) if n]
-        grads = iter(grad(out, wanted, g, create_graph=STATE.grad_enabled, allow_unused=True))
-        return tuple(next(grads) if n else None for n in need)
-
     def jvp(self, tx, tw, tb):
-        with dual_level():
-            args = tuple(x if t is None else make_dual(x, t)
-                         for x, t in zip(self.inputs, (tx, tw, tb)))
-            return unpack_dual(self._graph(*args)).tangent
+        return jvp_by_composition(self, self._graph, (tx, tw, tb))
 
 
 class BatchNormTrain(Function):

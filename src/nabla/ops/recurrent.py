@@ -51,13 +51,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..autograd.forward_ad import dual_level, make_dual, unpack_dual
-from ..autograd.function import Function, autocast_inputs
-from ..autograd.grad_mode import STATE, enable_grad
+from ..autograd.function import (Function, autocast_inputs, jvp_by_composition,
+                                 vjp_by_composition)
+from ..autograd.grad_mode import STATE
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .activation import relu
-from .convert import alias
 from .elementwise import sigmoid, tanh, where
 from .reduction import _rules_differentiated
 from .shape import stack
@@ -438,7 +437,7 @@ class Recurrence(Function):
 
     def vjp(self, g):
         if _rules_differentiated():
-            return self._vjp_unrolled(g)
+            return vjp_by_composition(self, self._composed, g)
         spec, need = self.spec, self.needs_input_grad
         init = _unpack(spec, tuple(t.data for t in self.inputs))[2]
         states = self.out.data
@@ -448,24 +447,11 @@ class Recurrence(Function):
         return tuple(Tensor._wrap(x) if n and x is not None else None
                      for x, n in zip(grads, need))
 
-    def _vjp_unrolled(self, g: Tensor) -> tuple:
-        from ..autograd.api import grad
-
-        need = self.needs_input_grad
-        with enable_grad():
-            # aliases: the inner backward stops there instead of running the graph upstream
-            args = tuple(alias(t) for t in self.inputs)
-            states = _unrolled(self.spec, args, self.mask)
-        wanted = [a for a, n in zip(args, need) if n]
-        grads = iter(grad(states, wanted, g, create_graph=STATE.grad_enabled,
-                          allow_unused=True))
-        return tuple(next(grads) if n else None for n in need)
+    def _composed(self, *args) -> Tensor:
+        return _unrolled(self.spec, args, self.mask)
 
     def jvp(self, *tangents):
-        with dual_level():
-            args = tuple(x if t is None else make_dual(x, t)
-                         for x, t in zip(self.inputs, tangents))
-            return unpack_dual(_unrolled(self.spec, args, self.mask)).tangent
+        return jvp_by_composition(self, self._composed, tangents)
 
 
 # -- the wrapper ----------------------------------------------------------------------------

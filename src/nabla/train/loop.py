@@ -171,9 +171,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs: int = 
                        epochs=int(epochs), device=device or _model_device(model),
                        meta=dict(meta or {}))
     if amp:
-        from ..amp import GradScaler
-        from ..amp.autocast_mode import _check_dtype
-        state.amp = _check_dtype("float16" if amp is True else amp)
+        from ..amp import GradScaler, low_precision_dtype
+        state.amp = low_precision_dtype("float16" if amp is True else amp)
         state.scaler = GradScaler(state.device.type)
     if resume is not None:
         ckpt = load_checkpoint(resume, model, optimizer, scheduler, loaders=(train_loader,),
