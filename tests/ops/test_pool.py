@@ -494,3 +494,22 @@ def test_max_unpool2d_repeated_indices_write_once_like_torch():
     t_pooled, t_idx = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
     np.testing.assert_array_equal(nb.max_unpool2d(pooled, idx, **kw).numpy(),
                                   TF.max_unpool2d(t_pooled, t_idx, **kw).numpy())
+
+
+@pytest.mark.parametrize("shape, factors", [((2, 3, 4), (3,)), ((1, 2, 3, 2), (2, 3)),
+                                            ((1, 1, 2, 2, 3), (2, 1, 2))])
+def test_integer_nearest_upsampling_is_numpy_repeat_and_its_gradient_sums_blocks(shape,
+                                                                                 factors):
+    x = rand(*shape)
+    g = rand(*(shape[:2] + tuple(n * f for n, f in zip(shape[2:], factors))), seed=1)
+    xt = nb.tensor(x, requires_grad=True)
+    y = F.interpolate(xt, scale_factor=factors, mode="nearest")
+    ref = x
+    for axis, f in enumerate(factors):
+        ref = np.repeat(ref, f, axis=axis + 2)
+    np.testing.assert_array_equal(y.detach().numpy(), ref)
+    y.backward(nb.tensor(g))
+    blocks = g.reshape(shape[:2] + sum(((n, f) for n, f in zip(shape[2:], factors)), ()))
+    np.testing.assert_allclose(xt.grad.numpy(),
+                               blocks.sum(axis=tuple(range(3, 3 + 2 * len(factors), 2))),
+                               rtol=1e-12)
