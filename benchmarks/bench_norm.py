@@ -5,11 +5,18 @@ The inputs are what a convolution hands batch norm in a ResNet: nabla's convolut
 return channels-last arrays (NHWC memory seen as NCHW), and PyTorch's return NCHW
 ones, so each framework gets its own layout; forward+backward, float32, batch 64.
 
-Layer norm runs on a GPT block's activations (batch 16 x 128 tokens x 256).
+Layer norm runs on a GPT block's activations (batch 16 x 128 tokens x 256), and so do
+the block's other non-GEMM layers: the tanh GELU on its (16, 128, 1024) hidden layer and
+the softmax of its causal attention scores (16, 4, 128, 128).
+
+    python benchmarks/bench_norm.py            # all rows
+    python benchmarks/bench_norm.py gpt        # only the GPT block's rows
 
     python benchmarks/bench_norm.py
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -59,14 +66,44 @@ def layer_norm_pair(shape=(16, 128, 256)):
     return step_n, step_t
 
 
+def pointwise_pair(name: str):
+    """forward+backward of the GPT block's GELU or attention softmax."""
+    rng = np.random.default_rng(0)
+    shape = (16, 128, 1024) if name == "gelu" else (16, 4, 128, 128)
+    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    if name == "softmax":  # causal scores: -inf above the diagonal
+        x[..., np.triu_indices(shape[-1], 1)[0], np.triu_indices(shape[-1], 1)[1]] = -np.inf
+    fn = {"gelu": lambda lib, t: lib.nn.functional.gelu(t, approximate="tanh"),
+          "softmax": lambda lib, t: lib.nn.functional.softmax(t, dim=-1)}[name]
+    nx, ng = nb.tensor(x, requires_grad=True), nb.tensor(g)
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
+
+    def step_n():
+        fn(nb, nx).backward(ng)
+        nx.grad = None
+
+    def step_t():
+        fn(torch, tx).backward(tg)
+        tx.grad = None
+
+    np.testing.assert_allclose(fn(nb, nx).detach().numpy(), fn(torch, tx).detach().numpy(),
+                               atol=1e-5)
+    return step_n, step_t
+
+
 if __name__ == "__main__":
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     rows = []
-    for shape in SHAPES:
+    only_gpt = sys.argv[1:] == ["gpt"]
+    for shape in ([] if only_gpt else SHAPES):
         rows.append((f"batch norm {shape}, forward+backward", compare(*pair(shape), blocks=7,
                                                                        block_s=0.3)))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
     rows.append(("layer norm (16, 128, 256), forward+backward",
                  compare(*layer_norm_pair(), blocks=7, block_s=0.3)))
+    rows.append(("tanh GELU (16, 128, 1024), forward+backward",
+                 compare(*pointwise_pair("gelu"), blocks=7, block_s=0.3)))
+    rows.append(("causal softmax (16, 4, 128, 128), forward+backward",
+                 compare(*pointwise_pair("softmax"), blocks=7, block_s=0.3)))
     print()
     print(table(rows))

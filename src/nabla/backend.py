@@ -296,6 +296,25 @@ def parallel_rows(xp, fn, n_rows: int, elements: int) -> list:
     return [first] + [f.result() for f in futures]
 
 
+BLOCK_ELEMENTS = 1 << 18
+
+
+def blockwise(xp, fn, n: int) -> None:
+    """``fn(start, stop)`` over ``range(n)`` for an elementwise kernel made of several
+    NumPy passes over flat arrays (GELU and its derivative): the range is split across
+    the CPU threads, each walking its part in blocks of ``BLOCK_ELEMENTS``. One call on
+    CuPy or for small ``n``."""
+    if xp is not np or n <= BLOCK_ELEMENTS:
+        fn(0, n)
+        return
+
+    def part(lo, hi):
+        for s in range(lo, hi, BLOCK_ELEMENTS):
+            fn(s, min(hi, s + BLOCK_ELEMENTS))
+
+    parallel_rows(xp, part, n, n)
+
+
 LAYOUT_MIN_SIZE = 1 << 12
 
 

@@ -260,7 +260,8 @@ def test_error_messages():
         F.relu([1.0, -1.0])
 
 
-@pytest.mark.parametrize("shape", [(7, 5), (300, 1200)])  # the second splits across threads
+# the second splits across threads, the third also walks each thread's part in blocks
+@pytest.mark.parametrize("shape", [(7, 5), (300, 1200), (700, 1000)])
 def test_tanh_gelu_on_non_contiguous_and_large_inputs(shape):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape[::-1]).T           # a transposed (non-contiguous) view
