@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from common import compare, table, torch, train_step_pair
+from common import compare, table, torch, train_step_pair, turn_seconds
 
 import nabla as nb
 
@@ -85,6 +85,7 @@ def step_pair(name: str):
 
 
 if __name__ == "__main__":
+    turn = turn_seconds(0.4)
     names = sys.argv[1:] or list(MODELS)
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     rows = []
@@ -92,7 +93,7 @@ if __name__ == "__main__":
         step_n, step_t = step_pair(name)
         _, shape, batch = MODELS[name]
         rows.append((f"{name}, batch {batch}, input {shape}",
-                     compare(step_n, step_t, blocks=7, block_s=0.4)))
+                     compare(step_n, step_t, blocks=7, block_s=turn)))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))

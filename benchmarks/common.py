@@ -4,11 +4,18 @@ The machines switch between fast and slow states for minutes at a time, so
 the two frameworks are never timed in separate runs: ``compare`` interleaves
 short blocks (nabla, torch, nabla, torch, ...) in one process and reports the
 median of the per-block ratios, next to each side's median time.
+
+Short blocks are not neutral, though: the first steps after a switch of framework pay
+for caches and thread pools the other one left cold, and measured on the GPT step that
+cost falls more on PyTorch (1.0x in 0.5-s blocks against 1.1-1.2x in 8-s turns or in
+separate processes). ``--turn SECONDS`` on the command line of the training-step
+scripts sets the block length, to measure steady-state ratios too.
 """
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -34,6 +41,20 @@ def _calibrate(fn, target_s: float) -> int:
             break
         reps *= 4
     return max(1, int(reps * target_s / max(elapsed, 1e-9)))
+
+
+def turn_seconds(default: float) -> float:
+    """The block length: ``--turn SECONDS`` from the command line (removed from sys.argv),
+    else ``default``."""
+    if "--turn" not in sys.argv:
+        return default
+    i = sys.argv.index("--turn")
+    try:
+        value = float(sys.argv[i + 1])
+    except (IndexError, ValueError):
+        sys.exit("--turn expects a number of seconds")
+    del sys.argv[i:i + 2]
+    return value
 
 
 def compare(nabla_fn, torch_fn, blocks: int = 7, block_s: float = 0.15) -> dict:
