@@ -8,7 +8,7 @@ Timed in one process, interleaved (see common.py).
 
     python benchmarks/bench_gpt.py            # the comparison
     python benchmarks/bench_gpt.py --profile  # where nabla's step spends its time
-    python benchmarks/bench_gpt.py --turn 8   # 8-s turns: the steady-state ratio
+    python benchmarks/bench_gpt.py --turn 0.5 # 0.5-s blocks (the default, 8-s turns, is the steady state)
 """
 from __future__ import annotations
 
@@ -142,4 +142,4 @@ if __name__ == "__main__":
     name = (f"GPT {SETTINGS['n_layer']} layers, d_model {SETTINGS['d_model']}, "
             f"{SETTINGS['n_head']} heads, batch {BATCH} x {SETTINGS['block_size']} tokens, "
             f"AdamW step")
-    print(table([(name, compare(step_n, step_t, blocks=5, block_s=turn_seconds(0.5)))]))
+    print(table([(name, compare(step_n, step_t, blocks=5, block_s=turn_seconds(8.0)))]))

@@ -43,7 +43,7 @@ def step_pair():
 if __name__ == "__main__":
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     step_n, step_t = step_pair()
-    result = compare(step_n, step_t, blocks=7, block_s=turn_seconds(0.5))
+    result = compare(step_n, step_t, blocks=7, block_s=turn_seconds(4.0))
     print(table([(f"char LSTM {EMBED}-{HIDDEN}-{VOCAB}, seq {SEQ}, batch {BATCH}, Adam",
                   result)]))
     print(f"\nnabla / PyTorch = {result['ratio']:.2f} (target <= 1.5)")

@@ -85,7 +85,7 @@ def step_pair(name: str):
 
 
 if __name__ == "__main__":
-    turn = turn_seconds(0.4)
+    turn = turn_seconds(3.0)
     names = sys.argv[1:] or list(MODELS)
     print(f"nabla {nb.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     rows = []

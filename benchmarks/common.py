@@ -7,9 +7,11 @@ median of the per-block ratios, next to each side's median time.
 
 Short blocks are not neutral, though: the first steps after a switch of framework pay
 for caches and thread pools the other one left cold, and measured on the GPT step that
-cost falls more on PyTorch (1.0x in 0.5-s blocks against 1.1-1.2x in 8-s turns or in
-separate processes). ``--turn SECONDS`` on the command line of the training-step
-scripts sets the block length, to measure steady-state ratios too.
+cost falls more on PyTorch (the GPT step: 1.03x in 0.5-s blocks against 1.11x in 8-s
+turns; the MLP: 0.77-0.93x against 1.11x in 3-s turns). The training-step scripts
+therefore take turns of several seconds (bench_train 3 s, bench_rnn 4 s, bench_gpt 8 s:
+the steady state a training run is in); ``--turn SECONDS`` on their command line sets
+another length.
 """
 from __future__ import annotations
 
