@@ -27,68 +27,54 @@ import nabla as nb
 SHAPES = [(64, 16, 32, 32), (64, 32, 16, 16), (64, 64, 8, 8)]  # ResNet-20's three stages
 
 
-def pair(shape):
-    rng = np.random.default_rng(0)
-    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
-    channels_last = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # noqa: E731
-    n_bn, t_bn = nb.nn.BatchNorm2d(shape[1]), torch.nn.BatchNorm2d(shape[1])
-    nx, ng = nb.tensor(channels_last(x), requires_grad=True), nb.tensor(channels_last(g))
+def _fwd_bwd_pair(n_fn, t_fn, x, g, n_x=None):
+    """(nabla step, PyTorch step): forward+backward of ``n_fn`` / ``t_fn`` on x with
+    cotangent g (``n_x``, ``g`` laid out as nabla's input, when that layout differs),
+    checked to agree first."""
+    nx = nb.tensor(x if n_x is None else n_x[0], requires_grad=True)
+    ng = nb.tensor(g if n_x is None else n_x[1])
     tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
 
     def step_n():
-        n_bn(nx).backward(ng)
+        n_fn(nx).backward(ng)
         nx.grad = None
 
     def step_t():
-        t_bn(tx).backward(tg)
+        t_fn(tx).backward(tg)
         tx.grad = None
 
-    np.testing.assert_allclose(n_bn(nx).detach().numpy(), t_bn(tx).detach().numpy(), atol=1e-4)
+    np.testing.assert_allclose(n_fn(nx).detach().numpy(), t_fn(tx).detach().numpy(),
+                               atol=1e-4)
     return step_n, step_t
+
+
+def _inputs(shape):
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+
+
+def pair(shape):
+    x, g = _inputs(shape)
+    channels_last = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # noqa: E731
+    return _fwd_bwd_pair(nb.nn.BatchNorm2d(shape[1]), torch.nn.BatchNorm2d(shape[1]), x, g,
+                         n_x=(channels_last(x), channels_last(g)))
 
 
 def layer_norm_pair(shape=(16, 128, 256)):
-    rng = np.random.default_rng(0)
-    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
-    n_ln, t_ln = nb.nn.LayerNorm(shape[-1]), torch.nn.LayerNorm(shape[-1])
-    nx, ng = nb.tensor(x, requires_grad=True), nb.tensor(g)
-    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
-
-    def step_n():
-        n_ln(nx).backward(ng)
-        nx.grad = None
-
-    def step_t():
-        t_ln(tx).backward(tg)
-        tx.grad = None
-
-    np.testing.assert_allclose(n_ln(nx).detach().numpy(), t_ln(tx).detach().numpy(), atol=1e-4)
-    return step_n, step_t
+    return _fwd_bwd_pair(nb.nn.LayerNorm(shape[-1]), torch.nn.LayerNorm(shape[-1]),
+                         *_inputs(shape))
 
 
 def pointwise_pair(name: str):
     """forward+backward of the GPT block's GELU or attention softmax."""
-    rng = np.random.default_rng(0)
     shape = (16, 128, 1024) if name == "gelu" else (16, 4, 128, 128)
-    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    x, g = _inputs(shape)
     if name == "softmax":  # causal scores: -inf above the diagonal
-        x[..., np.triu_indices(shape[-1], 1)[0], np.triu_indices(shape[-1], 1)[1]] = -np.inf
+        rows, cols = np.triu_indices(shape[-1], 1)
+        x[..., rows, cols] = -np.inf
     fn = {"gelu": lambda lib, t: lib.nn.functional.gelu(t, approximate="tanh"),
           "softmax": lambda lib, t: lib.nn.functional.softmax(t, dim=-1)}[name]
-    nx, ng = nb.tensor(x, requires_grad=True), nb.tensor(g)
-    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
-
-    def step_n():
-        fn(nb, nx).backward(ng)
-        nx.grad = None
-
-    def step_t():
-        fn(torch, tx).backward(tg)
-        tx.grad = None
-
-    np.testing.assert_allclose(fn(nb, nx).detach().numpy(), fn(torch, tx).detach().numpy(),
-                               atol=1e-5)
-    return step_n, step_t
+    return _fwd_bwd_pair(lambda t: fn(nb, t), lambda t: fn(torch, t), x, g)
 
 
 if __name__ == "__main__":
