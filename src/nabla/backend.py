@@ -296,6 +296,24 @@ def parallel_rows(xp, fn, n_rows: int, elements: int) -> list:
     return [first] + [f.result() for f in futures]
 
 
+_ONES: dict = {}
+
+
+def ones_vector(xp, n: int, dtype):
+    """A read-only vector of ``n`` ones, for sums written as GEMVs (``ones @ rows``):
+    NumPy's are cached by (n, dtype), so hot paths do not allocate one per call."""
+    if xp is not np:
+        return xp.ones(n, dtype=dtype)
+    key = (n, np.dtype(dtype))
+    out = _ONES.get(key)
+    if out is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        out = _ONES[key] = np.ones(n, dtype=dtype)
+        out.flags.writeable = False
+    return out
+
+
 BLOCK_ELEMENTS = 1 << 18
 
 

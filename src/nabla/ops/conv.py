@@ -259,7 +259,7 @@ def _channel_sum(xp, g):
     rows = g.transpose(0, 2, 3, 1)
     if rows.flags.c_contiguous:
         rows = rows.reshape(-1, g.shape[1])
-        return xp.ones(rows.shape[0], dtype=g.dtype) @ rows
+        return backend.ones_vector(xp, rows.shape[0], g.dtype) @ rows
     return g.sum(axis=(0, 2, 3))
 
 

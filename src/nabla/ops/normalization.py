@@ -124,7 +124,7 @@ class LayerNormAffine(Function):
         self.eps, self.shape = eps, x.shape
         rows = x.reshape(-1, d)
         n = rows.shape[0]
-        ones_d = xp.ones(d, dtype=x.dtype)
+        ones_d = backend.ones_vector(xp, d, x.dtype)
         self.x_hat = x_hat = xp.empty_like(rows)
         self.rstd = rstd = xp.empty(n, dtype=x.dtype)
         y = xp.empty_like(rows)
@@ -150,11 +150,11 @@ class LayerNormAffine(Function):
         g = g.data.reshape(n, d)
         need = self.needs_input_grad
         dx = xp.empty_like(g) if need[0] else None
-        ones_d = xp.ones(d, dtype=g.dtype)
+        ones_d = backend.ones_vector(xp, d, g.dtype)
 
         def block(s, e):  # dx of rows s:e and their share of dweight, dbias
             gb, xh = g[s:e], x_hat[s:e]
-            ones_r = xp.ones(e - s, dtype=g.dtype)
+            ones_r = backend.ones_vector(xp, e - s, g.dtype)
             dw = ones_r @ (gb * xh) if need[1] else None
             db = ones_r @ gb if need[2] else None
             if need[0]:
@@ -221,7 +221,7 @@ class BatchNormTrain(Function):
     def _forward_rows(self, x, weight, bias, eps, stats):
         xp, rows = self.xp, self.rows
         m, c = rows.shape
-        mean = xp.ones(m, dtype=x.dtype) @ rows / x.dtype.type(m)            # (C,)
+        mean = backend.ones_vector(xp, m, x.dtype) @ rows / x.dtype.type(m)            # (C,)
         y = _tiles(rows) - _tiled(xp, mean, rows)
         centered = y.reshape(m, c)
         var = xp.einsum("mc,mc->c", centered, centered) / m
@@ -240,7 +240,7 @@ class BatchNormTrain(Function):
         if g_rows is None:
             g_rows = xp.ascontiguousarray(g.transpose(0, 2, 1)).reshape(m, c)
         weight, mean, rstd = self.inputs[1].data, self.mean, self.rstd
-        g_sum = xp.ones(m, dtype=g.dtype) @ g_rows
+        g_sum = backend.ones_vector(xp, m, g.dtype) @ g_rows
         gx_hat_sum = rstd * (xp.einsum("mc,mc->c", g_rows, rows) - mean * g_sum)
         grads = [None, None, None]
         if self.needs_input_grad[0]:

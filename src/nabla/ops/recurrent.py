@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import backend
 from ..autograd.function import (Function, autocast_inputs, jvp_by_composition,
                                  vjp_by_composition)
 from ..autograd.grad_mode import STATE
@@ -135,7 +136,7 @@ class _Kernel:
         rows = (da if self.dgh is None else self.dgh).reshape(-1, self.w.shape[0])
         dw = rows.T @ self.h_prev.reshape(-1, self.h) if need_w else None
         # a ones-vector GEMV: much faster than .sum(0) on a tall matrix
-        db = self.xp.ones(rows.shape[0], dtype=rows.dtype) @ rows if need_b else None
+        db = backend.ones_vector(self.xp, rows.shape[0], rows.dtype) @ rows if need_b else None
         return dw, db
 
 

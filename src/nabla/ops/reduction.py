@@ -140,18 +140,6 @@ def _along_index(xp, index, axis: int) -> tuple:
 
 
 # -- sum and mean --------------------------------------------------------------------
-_ONES: dict = {}
-
-
-def _ones(n: int, dtype) -> np.ndarray:
-    key = (n, dtype)
-    if key not in _ONES:
-        if len(_ONES) > 64:
-            _ONES.clear()
-        _ONES[key] = np.ones(n, dtype=dtype)
-    return _ONES[key]
-
-
 def _sum_by_gemv(x, axes: tuple):
     """``x.sum(axes)`` as ones-vector products with BLAS, or None where it does not apply.
 
@@ -174,10 +162,10 @@ def _sum_by_gemv(x, axes: tuple):
     out = x
     if trail:
         k = math.prod(shape[nd - trail:])
-        out = (out.reshape(-1, k) @ _ones(k, x.dtype)).reshape(shape[:nd - trail])
+        out = (out.reshape(-1, k) @ backend.ones_vector(np, k, x.dtype)).reshape(shape[:nd - trail])
     if lead:
         m = math.prod(shape[:lead])
-        out = np.asarray(_ones(m, x.dtype) @ out.reshape(m, -1)).reshape(
+        out = np.asarray(backend.ones_vector(np, m, x.dtype) @ out.reshape(m, -1)).reshape(
             shape[lead:nd - trail])
     return out
 
