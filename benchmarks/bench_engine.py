@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py            # all sections
     python benchmarks/bench_engine.py overhead   # one section: overhead | mlp | throughput
+    python benchmarks/bench_engine.py overhead --turn 3   # 3-s turns instead of short blocks
 
 Prints markdown tables of median times and nabla/PyTorch ratios (below 1 means
 nabla is faster).
@@ -12,10 +13,17 @@ import sys
 
 import numpy as np
 
-from common import compare, table, torch
+from common import compare as _compare, table, torch, turn_seconds
 
 import nabla as nb
 import nabla.nn.functional as F
+
+TURN = turn_seconds(0.0)  # 0: each row's own short blocks
+
+
+def compare(nabla_fn, torch_fn, blocks: int = 7, block_s: float = 0.15) -> dict:
+    """common.compare, in turns of ``--turn`` seconds when one was given."""
+    return _compare(nabla_fn, torch_fn, blocks, TURN or block_s)
 
 
 def overhead() -> list:

@@ -6,7 +6,8 @@ copied into nabla's, one step compared before timing, then timed interleaved
 (common.py) in float32 and in mixed precision (float16 autocast + GradScaler in
 both frameworks). Each timed call ends with a device synchronize. Also printed:
 achieved TFLOP/s against the float16 and float32 matmul peaks measured in the same
-run, per-op dispatch overhead on tiny tensors, and what replaying PyTorch's step
+run, the fused CUDA kernels (``nabla.kernels``) against PyTorch and against the composed
+CuPy ops, per-op dispatch overhead on tiny tensors, and what replaying PyTorch's step
 as a CUDA graph saves.
 
     python benchmarks/bench_gpu.py                        # everything, on cuda
@@ -191,6 +192,82 @@ def dispatch_overhead(device: str) -> list:
     return rows
 
 
+def fused_kernels(device: str, quick: bool) -> list:
+    """Each fused kernel's op, forward+backward (the Adam row: one step over a GPT-2-small
+    sized set of tensors), with the kernels on against PyTorch, and against the same op
+    with ``nabla.backends.cuda.fused_kernels = False`` (the composed CuPy ops)."""
+    if not device.startswith("cuda"):
+        return []
+    sync, rng = _sync(device), np.random.default_rng(0)
+    scale = 8 if quick else 1
+    cases = {
+        "tanh GELU (16, 128, 1024)": ((16, 128, 1024 // scale),
+                                      lambda f, x: f.gelu(x, approximate="tanh")),
+        "SiLU (64, 1024, 1024)": ((64 // scale, 1024, 1024), lambda f, x: f.silu(x)),
+        "softmax (64, 12, 256, 256)": ((64 // scale, 12, 256, 256),
+                                       lambda f, x: f.softmax(x, dim=-1)),
+        "log_softmax (8192, 50304)": ((8192 // scale, 50304),
+                                      lambda f, x: f.log_softmax(x, dim=-1)),
+        "layer norm (8, 1024, 768)": ((8, 1024 // scale, 768),
+                                      lambda f, x: f.layer_norm(x, (768,), *norm[f is F])),
+    }
+    norm = {False: (nb.ones(768, device=device), nb.zeros(768, device=device)),
+            True: (torch.ones(768, device=device), torch.zeros(768, device=device))}
+    rows = []
+    for label, (shape, op) in cases.items():
+        a = rng.standard_normal(shape).astype(np.float32)
+        nx = nb.tensor(a, device=device, requires_grad=True)
+        tx = torch.tensor(a, device=device, requires_grad=True)
+
+        def n_call():
+            op(nb.nn.functional, nx).backward(nb.ones(shape, device=device))
+            nx.grad = None
+            sync()
+
+        def t_call():
+            op(F, tx).backward(torch.ones(shape, device=device))
+            tx.grad = None
+            sync()
+
+        def composed():
+            nb.backends.cuda.fused_kernels = False
+            try:
+                n_call()
+            finally:
+                nb.backends.cuda.fused_kernels = True
+        rows.append((f"{label}, forward+backward, fused", compare(n_call, t_call)))
+        rows.append((f"{label}: fused against composed", compare(n_call, composed)))
+    sizes = [(768, 2304), (2304,), (768, 768), (768,), (768, 3072), (3072,), (3072, 768),
+             (768,), (768,), (768,)] * (12 // scale) + [(50304, 768)]
+    n_params = [nb.nn.Parameter(nb.tensor(rng.standard_normal(s).astype(np.float32),
+                                          device=device)) for s in sizes]
+    t_params = [torch.nn.Parameter(torch.tensor(p.detach().cpu().numpy(), device=device))
+                for p in n_params]
+    for p, q in zip(n_params, t_params):
+        p.grad = nb.ones(p.shape, device=device)
+        q.grad = torch.ones(q.shape, device=device)
+    n_opt, t_opt = nb.optim.AdamW(n_params), torch.optim.AdamW(t_params, foreach=True)
+
+    def n_step():
+        n_opt.step()
+        sync()
+
+    def t_step():
+        t_opt.step()
+        sync()
+
+    def n_composed():
+        nb.backends.cuda.fused_kernels = False
+        try:
+            n_step()
+        finally:
+            nb.backends.cuda.fused_kernels = True
+    label = f"AdamW step, {len(sizes)} tensors ({sum(map(np.prod, sizes)) / 1e6:.0f}M)"
+    rows.append((f"{label}, fused", compare(n_step, t_step)))
+    rows.append((f"{label}: fused against composed", compare(n_step, n_composed)))
+    return rows
+
+
 def cuda_graph_saving(device: str, quick: bool) -> str:
     """How much faster PyTorch's small-GPT step runs replayed as one CUDA graph: what
     graph capture could save a framework whose step is a chain of small kernels."""
@@ -270,6 +347,10 @@ def main() -> None:
     print(table(rows))
     print("\n| workload | nabla TFLOP/s | of the matmul peak |\n| --- | --- | --- |")
     print("\n".join(util))
+    kernel_rows = fused_kernels(args.device, args.quick)
+    if kernel_rows:
+        print()
+        print(table(kernel_rows))
     print()
     print(table(dispatch_overhead(args.device)))
     print()

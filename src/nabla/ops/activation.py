@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from .. import kernels
 from ..backend import blockwise, scipy_special, ufunc
 from ..tensor import Tensor
 from .elementwise import (Mul, _check_tensor, _mask, _sigmoid_array, _softplus_array, _Unary,
@@ -162,6 +163,8 @@ def _gelu_tanh(xp, x):
     """The tanh-approximated GELU of the array ``x``: (y, t) with t = tanh(K (x + C x^3))
     kept for the derivative. Computed in place in blocks spread over the CPU threads
     (``backend.blockwise``): about ten passes, each a NumPy call on one core otherwise."""
+    if kernels.usable(x):
+        return kernels.gelu_tanh(x)
     shape, f = x.shape, x.dtype.type
     xf = xp.ascontiguousarray(x).reshape(-1)
     t, y = xp.empty_like(xf), xp.empty_like(xf)
@@ -185,6 +188,8 @@ def _gelu_tanh(xp, x):
 def _gelu_tanh_grad(xp, x, t, g=None):
     """The tanh GELU's derivative (1 + t) / 2 + x (1 - t^2) K (1 + 3 C x^2) / 2 from the
     forward's ``t``, times ``g`` when given; blockwise like ``_gelu_tanh``."""
+    if kernels.usable(x, t, x if g is None else g):
+        return kernels.gelu_tanh_grad(x, t, g)
     shape, f = x.shape, x.dtype.type
     xf, tf = xp.ascontiguousarray(x).reshape(-1), t.reshape(-1)
     gf = None if g is None else xp.ascontiguousarray(g).reshape(-1)
@@ -224,6 +229,9 @@ class Gelu(_Unary):
         if approximate == "tanh":
             y, self.tanh = _gelu_tanh(xp, x)
             return y
+        if kernels.usable(x):  # one kernel; the derivative recomputes Phi(x) on the GPU
+            self.cdf = None
+            return kernels.gelu_erf(x)
         cdf = ufunc(xp, scipy_special(xp).erf, x * _SQRT1_2).astype(x.dtype, copy=False)
         cdf += 1
         cdf *= 0.5
@@ -242,6 +250,8 @@ class Gelu(_Unary):
             cdf = 0.5 * (1 + erf(x * _SQRT1_2))
             return cdf + x * (exp(-0.5 * x * x) * _INV_SQRT_2PI)
         x, xp = x.data, self.xp
+        if self.cdf is None:
+            return Tensor._wrap(kernels.gelu_erf_grad(x))
         d = xp.multiply(x, x, out=xp.empty_like(x))  # in place: -x^2/2, phi, x phi, + Phi
         d *= -0.5
         xp.exp(d, out=d)
@@ -252,7 +262,11 @@ class Gelu(_Unary):
 
     def vjp(self, g):
         x = self.inputs[0]
-        if self.approximate != "tanh" or _rules_differentiated() or g.dtype != x.dtype:
+        if _rules_differentiated() or g.dtype != x.dtype:
+            return g * self.derivative()
+        if self.approximate != "tanh":
+            if self.cdf is None:  # the GPU kernel: g f'(x) in one pass
+                return Tensor._wrap(kernels.gelu_erf_grad(x.data, g.data))
             return g * self.derivative()
         # g f'(x) in one kernel: no separate f'(x) array and no extra pass to multiply
         return Tensor._wrap(_gelu_tanh_grad(self.xp, x.data, self.tanh, g.data))
@@ -277,12 +291,20 @@ class Silu(_Unary):
     """x * sigmoid(x)."""
 
     def forward(self, x):
+        if kernels.usable(x):
+            return kernels.silu(x)
         return x * _sigmoid_array(self.xp, x)
 
     def derivative(self):
         x = self.inputs[0]
         s = sigmoid(x)
         return s * (1 + x * (1 - s))
+
+    def vjp(self, g):
+        x = self.inputs[0]
+        if not _rules_differentiated() and kernels.usable(x.data, g.data):
+            return Tensor._wrap(kernels.silu_grad(x.data, g.data))
+        return g * self.derivative()
 
 
 class Mish(_Unary):

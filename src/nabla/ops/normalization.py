@@ -24,7 +24,7 @@ import numbers
 from ..autograd.function import (Function, autocast_args, autocast_float32,
                                  jvp_by_composition, vjp_by_composition)
 from ..autograd.grad_mode import no_grad
-from .. import backend
+from .. import backend, kernels
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .reduction import _rules_differentiated, vector_norm
@@ -124,6 +124,10 @@ class LayerNormAffine(Function):
         self.eps, self.shape = eps, x.shape
         rows = x.reshape(-1, d)
         n = rows.shape[0]
+        if kernels.usable(x, weight, bias):  # one GPU kernel, a block per row
+            y, self.x_hat, self.rstd = kernels.layer_norm_rows(xp.ascontiguousarray(rows),
+                                                               weight, bias, eps)
+            return y.reshape(x.shape)
         ones_d = backend.ones_vector(xp, d, x.dtype)
         self.x_hat = x_hat = xp.empty_like(rows)
         self.rstd = rstd = xp.empty(n, dtype=x.dtype)
@@ -149,6 +153,12 @@ class LayerNormAffine(Function):
         weight = self.inputs[1].data
         g = g.data.reshape(n, d)
         need = self.needs_input_grad
+        if kernels.usable(g, x_hat, weight):  # dx in one GPU kernel, the rest two GEMVs
+            ones_r = backend.ones_vector(xp, n, g.dtype)
+            return (Tensor._wrap(kernels.layer_norm_rows_grad(g, x_hat, rstd, weight)
+                                 .reshape(self.shape)) if need[0] else None,
+                    Tensor._wrap(ones_r @ (g * x_hat)) if need[1] else None,
+                    Tensor._wrap(ones_r @ g) if need[2] else None)
         dx = xp.empty_like(g) if need[0] else None
         ones_d = backend.ones_vector(xp, d, g.dtype)
 

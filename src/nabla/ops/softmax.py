@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from .. import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .reduction import _kept_shape, _rules_differentiated, _sum_by_gemv
@@ -32,6 +33,11 @@ def _sum_kept(xp, a, dim: int):
     return out.reshape(_kept_shape(a.shape, (dim,)))
 
 
+def _kernel(x, dim: int, *more) -> bool:
+    """Whether the fused GPU kernel takes this call: along the last axis, on CuPy."""
+    return dim == x.ndim - 1 and kernels.usable(x, *more)
+
+
 def _array_rules(fn: Function, g: Tensor) -> bool:
     """Whether a rule may run on arrays: nothing records it, and g has the output's dtype."""
     return not _rules_differentiated() and g.dtype == fn.out.dtype
@@ -44,6 +50,8 @@ class Softmax(Function):
         self.dim = dim
         if x.size == 0:
             return x.copy()
+        if _kernel(x, dim):
+            return kernels.softmax_last(x, log=False)
         xp = self.xp
         e = _shifted(xp, x, dim)
         xp.exp(e, out=e)
@@ -54,6 +62,8 @@ class Softmax(Function):
         y = self.out
         if _array_rules(self, g):  # y (g - sum(g y)): three passes, one new array
             xp, y, g = self.xp, y.data, g.data
+            if _kernel(y, self.dim, g):
+                return Tensor._wrap(kernels.softmax_last_grad(y, g, log=False))
             p = xp.multiply(g, y, out=xp.empty_like(y))
             xp.subtract(g, _sum_kept(xp, p, self.dim), out=p)
             p *= y
@@ -72,6 +82,8 @@ class LogSoftmax(Function):
         self.dim = dim
         if x.size == 0:
             return x.copy()
+        if _kernel(x, dim):
+            return kernels.softmax_last(x, log=True)
         xp = self.xp
         s = _shifted(xp, x, dim)
         s -= xp.log(_sum_kept(xp, xp.exp(s), dim))
@@ -80,6 +92,8 @@ class LogSoftmax(Function):
     def vjp(self, g):
         if _array_rules(self, g):  # g - exp(y) sum(g)
             xp = self.xp
+            if _kernel(self.out.data, self.dim, g.data):
+                return Tensor._wrap(kernels.softmax_last_grad(self.out.data, g.data, log=True))
             p = xp.exp(self.out.data, out=xp.empty_like(self.out.data))
             p *= _sum_kept(xp, g.data, self.dim)
             xp.subtract(g.data, p, out=p)

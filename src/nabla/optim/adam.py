@@ -1,6 +1,7 @@
 """Adam and AdamW: adaptive moment estimation (Kingma & Ba 2015; Loshchilov & Hutter 2019)."""
 from __future__ import annotations
 
+from .. import kernels
 from ..backend import get_array_module
 from .optimizer import Optimizer, ParamsT, _lerp_
 
@@ -51,6 +52,8 @@ class Adam(Optimizer):
         xp = get_array_module(param)
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        if _fused(param, grad, state, group):
+            return
         if group["maximize"]:
             grad = -grad
         if weight_decay != 0:
@@ -88,6 +91,27 @@ class AdamW(Adam):
                  differentiable: bool = False, fused: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
+
+def _fused(param, grad, state: dict, group: dict) -> bool:
+    """The whole update as one GPU kernel over the parameter, where it applies (CuPy arrays
+    of one dtype, float32 or float64, all contiguous); False leaves it to the array ops."""
+    if group["amsgrad"] and "max_exp_avg_sq" not in state:
+        return False
+    arrays = [param, grad, state["exp_avg"].data, state["exp_avg_sq"].data]
+    if group["amsgrad"]:
+        arrays.append(state["max_exp_avg_sq"].data)
+    if not kernels.usable(*arrays) or not all(a.flags.c_contiguous for a in arrays):
+        return False
+    beta1, beta2 = group["betas"]
+    state["step"] += 1
+    step = state["step"]
+    kernels.adam_step(*arrays[:4], arrays[4] if group["amsgrad"] else None, lr=group["lr"],
+                      weight_decay=group["weight_decay"], beta1=beta1, beta2=beta2,
+                      eps=group["eps"], step_size=group["lr"] / (1 - beta1 ** step),
+                      bc2_sqrt=(1 - beta2 ** step) ** 0.5, maximize=group["maximize"],
+                      decoupled=group["decoupled_weight_decay"])
+    return True
 
 
 def _pair(betas, name: str) -> tuple:

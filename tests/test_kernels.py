@@ -1,0 +1,405 @@
+"""The fused CUDA kernels of ``nabla.kernels``.
+
+Three layers, each skipped where its tool is missing:
+- the whole source builds with ``nvcc`` for Hopper (sm_90), every kernel in float and
+  double (no GPU needed);
+- the per-element math (GELU, SiLU, the Adam step), compiled on the host by the C++
+  compiler from the same source, matches nabla's CPU ops and optimizers;
+- on a CUDA GPU, every kernel matches the composed CuPy ops (the switch
+  ``nabla.backends.cuda.fused_kernels`` off) on fresh random inputs, forward and backward.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from scipy.special import erf
+
+import nabla as nb
+import nabla.nn.functional as F
+from nabla import kernels
+from nabla.backends import cuda as cuda_switches
+
+CUDA = nb.backend.cuda_is_available()
+
+
+# -- the source builds for the GPU ------------------------------------------------------------
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+def test_source_builds_with_nvcc(tmp_path):
+    taken = ", ".join(f"(void*)&{k}<{t}>" for k in kernels.KERNELS for t in ("float", "double"))
+    source = tmp_path / "kernels.cu"
+    source.write_text(kernels.SOURCE + f"\nvoid nb_instantiate() {{ void* k[] = {{{taken}}}; "
+                                       f"(void)k; }}\n")
+    done = subprocess.run(["nvcc", "-std=c++14", "-arch=sm_90", "-ptx", str(source), "-o",
+                           str(tmp_path / "kernels.ptx")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    entries = re.findall(r"\.entry\s+(\S+)\(", (tmp_path / "kernels.ptx").read_text())
+    for k in kernels.KERNELS:  # Itanium mangling: _Z<len><name>I<f|d>E...
+        for t in "fd":
+            assert any(e.startswith(f"_Z{len(k)}{k}I{t}E") for e in entries), (k, t, entries)
+
+
+# -- the per-element math on the host -----------------------------------------------------------
+_HARNESS = r"""
+#define NB_LOOP(name, T, body) \
+    extern "C" void name(const T* x, const T* aux, T* out, T* out2, long n) { \
+        for (long i = 0; i < n; ++i) { body; } }
+#define NB_ALL(T, s) \
+    NB_LOOP(gelu_tanh_##s, T, gelu_tanh_elem(x[i], &out[i], &out2[i])) \
+    NB_LOOP(gelu_tanh_grad_##s, T, out[i] = gelu_tanh_grad_elem(x[i], aux[i])) \
+    NB_LOOP(gelu_erf_##s, T, out[i] = gelu_erf_elem(x[i])) \
+    NB_LOOP(gelu_erf_grad_##s, T, out[i] = gelu_erf_grad_elem(x[i])) \
+    NB_LOOP(silu_##s, T, out[i] = silu_elem(x[i])) \
+    NB_LOOP(silu_grad_##s, T, out[i] = silu_grad_elem(x[i])) \
+    extern "C" void adam_##s(T* p, const T* g, T* m, T* v, T* vmax, long n, double lr, \
+                             double wd, double b1, double b2, double eps, double step_size, \
+                             double bc2, int flags) { \
+        for (long i = 0; i < n; ++i) \
+            adam_elem(&p[i], g[i], &m[i], &v[i], &vmax[i], T(lr), T(wd), T(b1), T(b2), \
+                      T(eps), T(step_size), T(bc2), flags); }
+NB_ALL(float, f32)
+NB_ALL(double, f64)
+"""
+
+
+@pytest.fixture(scope="module")
+def host():
+    compiler = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+    if compiler is None:
+        pytest.skip("no C++ compiler")
+    import tempfile
+    folder = tempfile.mkdtemp()
+    source, library = f"{folder}/elements.cpp", f"{folder}/elements.so"
+    with open(source, "w") as f:
+        f.write(kernels.SOURCE + _HARNESS)
+    # no -ffast-math: the GPU build keeps IEEE semantics too
+    done = subprocess.run([compiler, "-O2", "-shared", "-fPIC", source, "-o", library],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return ctypes.CDLL(library)
+
+
+def _call(lib, name, x, aux=None):
+    x = np.ascontiguousarray(x)
+    suffix = "f32" if x.dtype == np.float32 else "f64"
+    out, out2 = np.empty_like(x), np.empty_like(x)
+    aux = x if aux is None else np.ascontiguousarray(aux, dtype=x.dtype)
+    ptr = [a.ctypes.data_as(ctypes.c_void_p) for a in (x, aux, out, out2)]
+    getattr(lib, f"{name}_{suffix}")(*ptr, ctypes.c_long(x.size))
+    return out, out2
+
+
+def _grad(fn, x):
+    t = nb.tensor(x, requires_grad=True)
+    fn(t).sum().backward()
+    return t.grad.numpy()
+
+
+ACTIVATIONS = {
+    "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+    "gelu_erf": lambda t: F.gelu(t),
+    "silu": F.silu,
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+def test_activation_math_matches_cpu_ops(host, name, dtype, rtol):
+    x = np.random.default_rng().standard_normal(4096) * 4  # fresh each run; |x| up to ~15
+    x = np.concatenate([x, [0.0, -30.0, 30.0, -1e-3, 1e-3]]).astype(dtype)
+    fn = ACTIVATIONS[name]
+    y, t = _call(host, name, x)
+    np.testing.assert_allclose(y, fn(nb.tensor(x)).numpy(), rtol=rtol, atol=rtol)
+    d = _call(host, f"{name}_grad", x, aux=t if name == "gelu_tanh" else None)[0]
+    np.testing.assert_allclose(d, _grad(fn, x), rtol=rtol, atol=rtol)
+
+
+ADAM_CASES = [
+    ("Adam", {}),
+    ("Adam", {"weight_decay": 0.1}),
+    ("Adam", {"amsgrad": True, "maximize": True}),
+    ("AdamW", {"weight_decay": 0.05}),
+    ("AdamW", {"betas": (0.3, 0.9), "amsgrad": True}),  # beta1 < 0.5: lerp's other branch
+]
+
+
+@pytest.mark.parametrize("name, options", ADAM_CASES)
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_adam_step_math_matches_optimizer(host, name, options, dtype, rtol):
+    rng = np.random.default_rng()
+    p0 = rng.standard_normal(1000).astype(dtype)
+    grads = [rng.standard_normal(1000).astype(dtype) for _ in range(4)]
+    param = nb.nn.Parameter(nb.tensor(p0.copy()))
+    opt = getattr(nb.optim, name)([param], lr=0.01, **options)
+    group = opt.param_groups[0]
+    p, m, v, vmax = p0.copy(), np.zeros_like(p0), np.zeros_like(p0), np.zeros_like(p0)
+    flags = (int(group["maximize"]) | 2 * int(group["decoupled_weight_decay"])
+             | 4 * int(group["amsgrad"]))
+    beta1, beta2 = group["betas"]
+    fn = getattr(host, "adam_f32" if dtype == np.float32 else "adam_f64")
+    for step, g in enumerate(grads, start=1):
+        param.grad = nb.tensor(g)
+        opt.step()
+        fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in (p, g, m, v, vmax)],
+           ctypes.c_long(p.size), *[ctypes.c_double(c) for c in (
+               group["lr"], group["weight_decay"], beta1, beta2, group["eps"],
+               group["lr"] / (1 - beta1 ** step), (1 - beta2 ** step) ** 0.5)],
+           ctypes.c_int(flags))
+        np.testing.assert_allclose(p, param.detach().numpy(), rtol=rtol, atol=rtol * 0.1,
+                                   err_msg=f"{name} {options}: step {step}")
+    state = opt.state[param]
+    np.testing.assert_allclose(m, state["exp_avg"].numpy(), rtol=rtol, atol=rtol * 0.1)
+    np.testing.assert_allclose(v, state["exp_avg_sq"].numpy(), rtol=rtol, atol=rtol * 0.1)
+
+
+# -- on a GPU: each kernel against the composed CuPy ops --------------------------------------
+gpu = pytest.mark.skipif(not CUDA, reason="no CUDA GPU")
+
+
+def _both(fn, arrays, diff):
+    """(values, grads) of fn on cuda with the kernels on, and with them off."""
+    runs = []
+    for fused in (True, False):
+        cuda_switches.fused_kernels = fused
+        try:
+            x = [nb.tensor(a, device="cuda", requires_grad=i in diff)
+                 for i, a in enumerate(arrays)]
+            y = fn(*x)
+            g = nb.tensor(np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype),
+                          device="cuda")
+            grads = nb.autograd.grad([y], [x[i] for i in diff], grad_outputs=[g])
+            runs.append((y.cpu().numpy(), [d.cpu().numpy() for d in grads]))
+        finally:
+            cuda_switches.fused_kernels = True
+    return runs
+
+
+GPU_CASES = {
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(16, 128, 1024)]),
+    "gelu_erf": (F.gelu, [(4096, 512)]),
+    "silu": (F.silu, [(4096, 512)]),
+    "softmax": (lambda x: F.softmax(x, dim=-1), [(64, 4, 128, 128)]),
+    "softmax_long_rows": (lambda x: F.softmax(x, dim=-1), [(8, 50257)]),
+    "log_softmax": (lambda x: F.log_softmax(x, dim=-1), [(2048, 96)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (768,), w, b), [(8, 256, 768), (768,),
+                                                                     (768,)]),
+    "layer_norm_odd": (lambda x, w, b: F.layer_norm(x, (33,), w, b), [(100, 33), (33,),
+                                                                       (33,)]),
+}
+
+
+@gpu
+@pytest.mark.parametrize("case", list(GPU_CASES))
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-4), (np.float64, 1e-10)])
+def test_kernel_matches_composed_ops_on_gpu(case, dtype, rtol):
+    fn, shapes = GPU_CASES[case]
+    rng = np.random.default_rng()  # fresh inputs every run
+    arrays = [(rng.standard_normal(s) * 3).astype(dtype) for s in shapes]
+    (y, grads), (y_ref, grads_ref) = _both(fn, arrays, diff=list(range(len(arrays))))
+    scale = np.abs(y_ref).max()
+    np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=rtol * scale, err_msg=f"{case} value")
+    for k, (d, d_ref) in enumerate(zip(grads, grads_ref)):
+        np.testing.assert_allclose(d, d_ref, rtol=rtol, atol=rtol * np.abs(d_ref).max(),
+                                   err_msg=f"{case}: gradient of input {k}")
+
+
+@gpu
+@pytest.mark.parametrize("name, options", ADAM_CASES)
+def test_adam_kernel_matches_cpu_optimizer_on_gpu(name, options):
+    rng = np.random.default_rng()
+    p0 = rng.standard_normal((300, 70)).astype(np.float32)
+    grads = [rng.standard_normal(p0.shape).astype(np.float32) for _ in range(5)]
+    params = [nb.nn.Parameter(nb.tensor(p0.copy(), device=d)) for d in ("cpu", "cuda")]
+    opts = [getattr(nb.optim, name)([p], lr=0.01, **options) for p in params]
+    for g in grads:
+        for p, opt in zip(params, opts):
+            p.grad = nb.tensor(g, device=p.device)
+            opt.step()
+    np.testing.assert_allclose(params[1].detach().cpu().numpy(), params[0].detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+@gpu
+def test_switch_off_runs_composed_ops():
+    x = nb.tensor(np.random.default_rng().standard_normal((4, 8)), device="cuda")
+    cuda_switches.fused_kernels = False
+    try:
+        assert not kernels.usable(x.data)
+    finally:
+        cuda_switches.fused_kernels = True
+    assert kernels.usable(x.data)
+
+
+def test_kernels_are_never_used_on_numpy_arrays():
+    assert not kernels.usable(np.zeros(3, np.float32))
+
+
+# -- the Python side on the CPU: every launch against its kernel's signature ---------------------
+def _signatures() -> dict:
+    """kernel name -> parameter types, read from the CUDA source ("const T*", "long long", ...)."""
+    out = {}
+    for name, params in re.findall(r"__global__ void (\w+)\(([^)]*)\)", kernels.SOURCE):
+        out[name] = [" ".join(p.split()[:-1]).replace(" *", "*") for p in params.split(",")]
+    return out
+
+
+def _emulate(name, grid, block, args):
+    """What each kernel computes, in NumPy, after checking the launch against the signature:
+    arrays of the kernel's dtype for pointers, np.int64 for long long, np.int32 for int,
+    the array dtype's scalar for T; a block of whole warps, at most 1024 threads."""
+    types = _signatures()[name]
+    assert len(args) == len(types), f"{name}: {len(args)} arguments for {types}"
+    dtype = args[0].dtype
+    for a, t in zip(args, types):
+        if t.endswith("*"):
+            assert isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous, \
+                (name, t, type(a))
+        else:
+            expected = {"long long": np.int64, "int": np.int32, "T": dtype.type}[t]
+            assert type(a) is expected, (name, t, type(a))
+    assert block[0] % 32 == 0 and block[0] <= 1024 and len(grid) == len(block) == 1
+    f = lambda a: a.reshape(-1)  # noqa: E731  (the kernels see flat memory)
+    if name == "gelu_tanh_fwd":
+        x, y, t, _ = args
+        f(t)[:] = np.tanh(kernels_k * f(x) * (1 + 0.044715 * f(x) ** 2))
+        f(y)[:] = 0.5 * f(x) * (1 + f(t))
+    elif name == "gelu_tanh_bwd":
+        x, t, g, d, _, has_g = args
+        x, t = f(x), f(t)
+        val = 0.5 * (1 + t) + 0.5 * kernels_k * x * (1 - t * t) * (1 + 3 * 0.044715 * x * x)
+        f(d)[:] = val * f(g) if has_g else val
+    elif name in ("gelu_erf_fwd", "silu_fwd"):
+        x, y, _ = args
+        x = f(x)
+        f(y)[:] = (0.5 * x * (1 + erf(x / np.sqrt(2))) if name == "gelu_erf_fwd"
+                   else x / (1 + np.exp(-x)))
+    elif name in ("gelu_erf_bwd", "silu_bwd"):
+        x, g, d, _, has_g = args
+        x, s = f(x), 1 / (1 + np.exp(-f(x)))
+        val = (0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+               if name == "gelu_erf_bwd" else s * (1 + x * (1 - s)))
+        f(d)[:] = val * f(g) if has_g else val
+    elif name == "softmax_fwd":
+        x, y, cols, log = args
+        x = x.reshape(-1, cols)
+        s = x - x.max(1, keepdims=True)
+        y.reshape(-1, cols)[:] = (s - np.log(np.exp(s).sum(1, keepdims=True)) if log
+                                  else np.exp(s) / np.exp(s).sum(1, keepdims=True))
+        assert grid[0] == x.shape[0]
+    elif name == "softmax_bwd":
+        y, g, dx, cols, log = [a.reshape(-1, args[3]) if isinstance(a, np.ndarray) else a
+                               for a in args]
+        dx[:] = (g - np.exp(y) * g.sum(1, keepdims=True) if log
+                 else y * (g - (g * y).sum(1, keepdims=True)))
+    elif name == "layer_norm_fwd":
+        x, w, b, y, x_hat, rstd, cols, eps = args
+        x = x.reshape(-1, cols)
+        c = x - x.mean(1, keepdims=True)
+        rstd[:] = 1 / np.sqrt((c * c).mean(1) + eps)
+        x_hat.reshape(-1, cols)[:] = c * rstd[:, None]
+        y.reshape(-1, cols)[:] = x_hat.reshape(-1, cols) * w + b
+    elif name == "layer_norm_bwd":
+        g, x_hat, rstd, w, dx, cols = args
+        g, x_hat = g.reshape(-1, cols), x_hat.reshape(-1, cols)
+        gw = g * w
+        dx.reshape(-1, cols)[:] = (gw - gw.mean(1, keepdims=True)
+                                   - x_hat * (gw * x_hat).mean(1, keepdims=True)) * rstd[:, None]
+    elif name == "adam_step":
+        p, g, m, v, vmax, n, lr, wd, b1, b2, eps, step_size, bc2, flags = args
+        g = -g if flags & 1 else g
+        if wd:
+            if flags & 2:
+                p *= 1 - lr * wd
+            else:
+                g = g + wd * p
+        m += (1 - b1) * (g - m) if 1 - b1 < 0.5 else 0
+        if 1 - b1 >= 0.5:
+            m[:] = g - (g - m) * b1
+        v[:] = v * b2 + (1 - b2) * g * g
+        second = v
+        if flags & 4:
+            np.maximum(vmax, v, out=vmax)
+            second = vmax
+        p += (-step_size * m) / (np.sqrt(second) / bc2 + eps)
+    else:
+        raise AssertionError(f"no emulation of {name}")
+
+
+kernels_k = 0.7978845608028654
+
+
+@pytest.fixture
+def emulated(monkeypatch):
+    """The kernels' Python side run on NumPy arrays: ``usable`` says yes to them, and each
+    launch runs ``_emulate`` (signature checks, then NumPy) instead of a compiled kernel."""
+    import types
+    monkeypatch.setattr(kernels, "backend", types.SimpleNamespace(_cupy=np))
+    monkeypatch.setattr(kernels, "_function",
+                        lambda name, dtype: lambda grid, block, args: _emulate(name, grid, block,
+                                                                               args))
+
+
+CPU_CASES = {
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(8, 16, 64)]),
+    "gelu_erf": (F.gelu, [(40, 30)]),
+    "silu": (F.silu, [(40, 30)]),
+    "softmax": (lambda x: F.softmax(x, dim=-1), [(4, 2, 16, 16)]),
+    "log_softmax": (lambda x: F.log_softmax(x, dim=-1), [(50, 96)]),
+    "cross_entropy": (lambda x: F.cross_entropy(x, nb.tensor(np.arange(50) % 7)), [(50, 7)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (48,), w, b), [(3, 5, 48), (48,), (48,)]),
+}
+
+
+@pytest.mark.parametrize("case", list(CPU_CASES))
+def test_ops_through_the_kernel_glue_match_the_cpu_path(case, emulated, monkeypatch):
+    fn, shapes = CPU_CASES[case]
+    rng = np.random.default_rng()
+    arrays = [rng.standard_normal(s) * 3 for s in shapes]
+    calls = []
+    launch = kernels._function
+    monkeypatch.setattr(kernels, "_function",
+                        lambda name, dtype: calls.append(name) or launch(name, dtype))
+    glued = _values_and_grads(fn, arrays)
+    assert calls, f"{case}: no kernel was launched"
+    monkeypatch.undo()
+    plain = _values_and_grads(fn, arrays)
+    for a, b in zip(glued, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=case)
+
+
+def _values_and_grads(fn, arrays):
+    x = [nb.tensor(a, requires_grad=True) for a in arrays]
+    y = fn(*x)
+    g = np.random.default_rng(1).standard_normal(y.shape)
+    grads = nb.autograd.grad([y], x, grad_outputs=[nb.tensor(g)])
+    return [y.detach().numpy()] + [d.numpy() for d in grads]
+
+
+@pytest.mark.parametrize("name, options", ADAM_CASES)
+def test_adam_through_the_kernel_glue_matches_the_cpu_path(name, options, emulated, monkeypatch):
+    rng = np.random.default_rng()
+    p0 = rng.standard_normal((30, 7))
+    grads = [rng.standard_normal(p0.shape) for _ in range(3)]
+
+    def run():
+        p = nb.nn.Parameter(nb.tensor(p0.copy()))
+        opt = getattr(nb.optim, name)([p], lr=0.01, **options)
+        for g in grads:
+            p.grad = nb.tensor(g)
+            opt.step()
+        return p.detach().numpy(), opt.state[p]["step"]
+
+    calls = []
+    launch = kernels._function
+    monkeypatch.setattr(kernels, "_function",
+                        lambda name, dtype: calls.append(name) or launch(name, dtype))
+    glued, steps = run()
+    assert calls == ["adam_step"] * len(grads)
+    monkeypatch.undo()
+    plain, plain_steps = run()
+    assert steps == plain_steps == len(grads)
+    np.testing.assert_allclose(glued, plain, rtol=1e-13, atol=1e-14)
