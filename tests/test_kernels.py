@@ -29,18 +29,25 @@ CUDA = nb.backend.cuda_is_available()
 
 # -- the source builds for the GPU ------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
-def test_source_builds_with_nvcc(tmp_path):
-    taken = ", ".join(f"(void*)&{k}<{t}>" for k in kernels.KERNELS for t in ("float", "double"))
+@pytest.mark.parametrize("half", [False, True])
+def test_source_builds_with_nvcc(tmp_path, half):
+    if half:  # the float16 module: the elementwise kernels in __half
+        names, types, prefix = kernels.HALF_KERNELS, ["__half"], "#define NB_HALF 1\n" \
+            "#include <cuda_fp16.h>\n"
+    else:
+        names, types, prefix = kernels.KERNELS, ["float", "double"], ""
+    taken = ", ".join(f"(void*)&{k}<{t}>" for k in names for t in types)
     source = tmp_path / "kernels.cu"
-    source.write_text(kernels.SOURCE + f"\nvoid nb_instantiate() {{ void* k[] = {{{taken}}}; "
-                                       f"(void)k; }}\n")
+    source.write_text(prefix + kernels.SOURCE + f"\nvoid nb_instantiate() {{ void* k[] = "
+                                                f"{{{taken}}}; (void)k; }}\n")
     done = subprocess.run(["nvcc", "-std=c++14", "-arch=sm_90", "-ptx", str(source), "-o",
                            str(tmp_path / "kernels.ptx")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     entries = re.findall(r"\.entry\s+(\S+)\(", (tmp_path / "kernels.ptx").read_text())
-    for k in kernels.KERNELS:  # Itanium mangling: _Z<len><name>I<f|d>E...
-        for t in "fd":
-            assert any(e.startswith(f"_Z{len(k)}{k}I{t}E") for e in entries), (k, t, entries)
+    codes = ["6__half"] if half else ["f", "d"]  # Itanium mangling: _Z<len><name>I<type>E...
+    for k in names:
+        for c in codes:
+            assert any(e.startswith(f"_Z{len(k)}{k}I{c}E") for e in entries), (k, c, entries)
 
 
 # -- the per-element math on the host -----------------------------------------------------------
@@ -338,11 +345,13 @@ def emulated(monkeypatch):
     launch runs ``_emulate`` (signature checks, then NumPy) instead of a compiled kernel."""
     import types
     monkeypatch.setattr(kernels, "backend", types.SimpleNamespace(_cupy=np))
+    monkeypatch.setattr(kernels, "_module", lambda half: object())
     monkeypatch.setattr(kernels, "_function",
                         lambda name, dtype: lambda grid, block, args: _emulate(name, grid, block,
                                                                                args))
 
 
+HALF_CASES = ("gelu_tanh", "gelu_erf", "silu")  # the float16 module's kernels
 CPU_CASES = {
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(8, 16, 64)]),
     "gelu_erf": (F.gelu, [(40, 30)]),
@@ -354,11 +363,14 @@ CPU_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CPU_CASES))
+@pytest.mark.parametrize("case", list(CPU_CASES) + [f"{k}, float16" for k in HALF_CASES])
 def test_ops_through_the_kernel_glue_match_the_cpu_path(case, emulated, monkeypatch):
-    fn, shapes = CPU_CASES[case]
+    name, half = case.split(", ")[0], case.endswith("float16")
+    fn, shapes = CPU_CASES[name]
     rng = np.random.default_rng()
-    arrays = [rng.standard_normal(s) * 3 for s in shapes]
+    arrays = [(rng.standard_normal(s) * 3).astype(np.float16 if half else np.float64)
+              for s in shapes]
+    tol = 1e-2 if half else 1e-12
     calls = []
     launch = kernels._function
     monkeypatch.setattr(kernels, "_function",
@@ -368,13 +380,13 @@ def test_ops_through_the_kernel_glue_match_the_cpu_path(case, emulated, monkeypa
     monkeypatch.undo()
     plain = _values_and_grads(fn, arrays)
     for a, b in zip(glued, plain):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=case)
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=case)
 
 
 def _values_and_grads(fn, arrays):
     x = [nb.tensor(a, requires_grad=True) for a in arrays]
     y = fn(*x)
-    g = np.random.default_rng(1).standard_normal(y.shape)
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
     grads = nb.autograd.grad([y], x, grad_outputs=[nb.tensor(g)])
     return [y.detach().numpy()] + [d.numpy() for d in grads]
 

@@ -106,39 +106,56 @@ template <typename T> NB_FN void adam_elem(T* p, T g, T* m, T* v, T* vmax, T lr,
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (long long)blockDim.x * gridDim.x)
 
+/* the type the math runs in: float for half storage, else the storage type itself */
+template <typename T> struct Acc { typedef T type; };
+#ifdef NB_HALF
+template <> struct Acc<__half> { typedef float type; };
+#endif
+
 template <typename T>
 __global__ void gelu_tanh_fwd(const T* x, T* y, T* t, long long n) {
-    NB_FOR_EACH(i, n) gelu_tanh_elem(x[i], &y[i], &t[i]);
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(i, n) {
+        C yv, tv;
+        gelu_tanh_elem(C(x[i]), &yv, &tv);
+        y[i] = T(yv);
+        t[i] = T(tv);
+    }
 }
 /* d = f'(x) g, or f'(x) alone when has_g is 0 (g is then any array: CuPy passes no NULL) */
 template <typename T>
 __global__ void gelu_tanh_bwd(const T* x, const T* t, const T* g, T* d, long long n,
                               int has_g) {
+    typedef typename Acc<T>::type C;
     NB_FOR_EACH(i, n) {
-        T f = gelu_tanh_grad_elem(x[i], t[i]);
-        d[i] = has_g ? f * g[i] : f;
+        C f = gelu_tanh_grad_elem(C(x[i]), C(t[i]));
+        d[i] = T(has_g ? f * C(g[i]) : f);
     }
 }
 template <typename T>
 __global__ void gelu_erf_fwd(const T* x, T* y, long long n) {
-    NB_FOR_EACH(i, n) y[i] = gelu_erf_elem(x[i]);
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(i, n) y[i] = T(gelu_erf_elem(C(x[i])));
 }
 template <typename T>
 __global__ void gelu_erf_bwd(const T* x, const T* g, T* d, long long n, int has_g) {
+    typedef typename Acc<T>::type C;
     NB_FOR_EACH(i, n) {
-        T f = gelu_erf_grad_elem(x[i]);
-        d[i] = has_g ? f * g[i] : f;
+        C f = gelu_erf_grad_elem(C(x[i]));
+        d[i] = T(has_g ? f * C(g[i]) : f);
     }
 }
 template <typename T>
 __global__ void silu_fwd(const T* x, T* y, long long n) {
-    NB_FOR_EACH(i, n) y[i] = silu_elem(x[i]);
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(i, n) y[i] = T(silu_elem(C(x[i])));
 }
 template <typename T>
 __global__ void silu_bwd(const T* x, const T* g, T* d, long long n, int has_g) {
+    typedef typename Acc<T>::type C;
     NB_FOR_EACH(i, n) {
-        T f = silu_grad_elem(x[i]);
-        d[i] = has_g ? f * g[i] : f;
+        C f = silu_grad_elem(C(x[i]));
+        d[i] = T(has_g ? f * C(g[i]) : f);
     }
 }
 /* vmax is read only with amsgrad (flags & 4); any array otherwise */
@@ -264,10 +281,14 @@ __global__ void layer_norm_bwd(const T* g, const T* x_hat, const T* rstd, const 
 KERNELS = ("gelu_tanh_fwd", "gelu_tanh_bwd", "gelu_erf_fwd", "gelu_erf_bwd", "silu_fwd",
            "silu_bwd", "adam_step", "softmax_fwd", "softmax_bwd", "layer_norm_fwd",
            "layer_norm_bwd")
+#: the elementwise kernels, which also come in float16 (math in float): under autocast a
+#: GELU or SiLU follows a float16 matmul
+HALF_KERNELS = KERNELS[:6]
 _CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_HALF = np.dtype(np.float16)
 _THREADS = 256
 _MAX_BLOCKS = 65535 * 4
-_modules: dict = {}
+_modules: dict = {}  # (device, half) -> RawModule, or None where it failed to build
 
 
 def enabled() -> bool:
@@ -275,27 +296,52 @@ def enabled() -> bool:
     return cuda.fused_kernels
 
 
-def usable(*arrays) -> bool:
-    """Whether the kernels take these arrays: CuPy arrays of one dtype, float32 or float64,
-    with the switch on."""
+def usable(*arrays, half: bool = False) -> bool:
+    """Whether the kernels take these arrays: CuPy arrays of one dtype, float32 or float64
+    (or float16 where ``half``, for the elementwise kernels), with the switch on and the
+    kernels built for the current device."""
     cp = backend._cupy
     if cp is None or not enabled():
         return False
     dtype = arrays[0].dtype
-    return dtype in _CTYPES and all(isinstance(a, cp.ndarray) and a.dtype == dtype
-                                    for a in arrays)
+    if not (dtype in _CTYPES or (half and dtype == _HALF)):
+        return False
+    if not all(isinstance(a, cp.ndarray) and a.dtype == dtype for a in arrays):
+        return False
+    return _module(dtype == _HALF) is not None
+
+
+def _module(half: bool):
+    """The compiled kernels (``half``: the float16 elementwise ones) for the current device,
+    built by NVRTC on first use; None, after one warning, where the build fails, so the ops
+    keep their composed form."""
+    cp = backend._cupy
+    key = (cp.cuda.Device().id, half)
+    if key not in _modules:
+        if half:
+            code = "#define NB_HALF 1\n#include <cuda_fp16.h>\n" + SOURCE
+            expressions = [f"{k}<__half>" for k in HALF_KERNELS]
+        else:
+            code = SOURCE
+            expressions = [f"{k}<{t}>" for k in KERNELS for t in _CTYPES.values()]
+        try:
+            module = cp.RawModule(code=code, options=("--std=c++14",),
+                                  name_expressions=expressions)
+            module.get_function(expressions[0])  # compiles the whole module now
+        except Exception as err:  # noqa: BLE001  (NVRTC and driver errors have many types)
+            import warnings
+            warnings.warn(f"nabla.kernels: the fused CUDA kernels{' (float16)' if half else ''} "
+                          f"failed to build ({type(err).__name__}: {err}); the ops use their "
+                          f"composed CuPy form", RuntimeWarning, stacklevel=3)
+            module = None
+        _modules[key] = module
+    return _modules[key]
 
 
 def _function(name: str, dtype):
-    """The compiled ``name<T>`` for the current device (one NVRTC build per device)."""
-    cp = backend._cupy
-    device = cp.cuda.Device().id
-    module = _modules.get(device)
-    if module is None:
-        expressions = [f"{k}<{t}>" for k in KERNELS for t in _CTYPES.values()]
-        module = _modules[device] = cp.RawModule(code=SOURCE, options=("--std=c++14",),
-                                                 name_expressions=expressions)
-    return module.get_function(f"{name}<{_CTYPES[np.dtype(dtype)]}>")
+    """The compiled ``name<T>`` for the current device."""
+    half = np.dtype(dtype) == _HALF
+    return _module(half).get_function(f"{name}<{'__half' if half else _CTYPES[np.dtype(dtype)]}>")
 
 
 def _flat(cp, a):

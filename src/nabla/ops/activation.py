@@ -163,7 +163,7 @@ def _gelu_tanh(xp, x):
     """The tanh-approximated GELU of the array ``x``: (y, t) with t = tanh(K (x + C x^3))
     kept for the derivative. Computed in place in blocks spread over the CPU threads
     (``backend.blockwise``): about ten passes, each a NumPy call on one core otherwise."""
-    if kernels.usable(x):
+    if kernels.usable(x, half=True):
         return kernels.gelu_tanh(x)
     shape, f = x.shape, x.dtype.type
     xf = xp.ascontiguousarray(x).reshape(-1)
@@ -188,7 +188,7 @@ def _gelu_tanh(xp, x):
 def _gelu_tanh_grad(xp, x, t, g=None):
     """The tanh GELU's derivative (1 + t) / 2 + x (1 - t^2) K (1 + 3 C x^2) / 2 from the
     forward's ``t``, times ``g`` when given; blockwise like ``_gelu_tanh``."""
-    if kernels.usable(x, t, x if g is None else g):
+    if kernels.usable(x, t, x if g is None else g, half=True):
         return kernels.gelu_tanh_grad(x, t, g)
     shape, f = x.shape, x.dtype.type
     xf, tf = xp.ascontiguousarray(x).reshape(-1), t.reshape(-1)
@@ -229,7 +229,7 @@ class Gelu(_Unary):
         if approximate == "tanh":
             y, self.tanh = _gelu_tanh(xp, x)
             return y
-        if kernels.usable(x):  # one kernel; the derivative recomputes Phi(x) on the GPU
+        if kernels.usable(x, half=True):  # one kernel; the derivative recomputes Phi(x)
             self.cdf = None
             return kernels.gelu_erf(x)
         cdf = ufunc(xp, scipy_special(xp).erf, x * _SQRT1_2).astype(x.dtype, copy=False)
@@ -291,7 +291,7 @@ class Silu(_Unary):
     """x * sigmoid(x)."""
 
     def forward(self, x):
-        if kernels.usable(x):
+        if kernels.usable(x, half=True):
             return kernels.silu(x)
         return x * _sigmoid_array(self.xp, x)
 
@@ -302,7 +302,7 @@ class Silu(_Unary):
 
     def vjp(self, g):
         x = self.inputs[0]
-        if not _rules_differentiated() and kernels.usable(x.data, g.data):
+        if not _rules_differentiated() and kernels.usable(x.data, g.data, half=True):
             return Tensor._wrap(kernels.silu_grad(x.data, g.data))
         return g * self.derivative()
 
