@@ -59,6 +59,16 @@ def test_generate_is_seeded_and_matches_the_stateless_path():
     assert generate(Stateless(model), [1, 2, 3], 20, seed=5) == a
 
 
+def test_generate_cuts_a_long_prompt_to_a_transformers_block():
+    nb.manual_seed(0)
+    model = models.gpt(vocab_size=9, block_size=8, n_layer=1, n_head=2, d_model=8)
+    prompt = [int(i) for i in np.arange(30) % 9]  # longer than block_size
+    out = generate(model, prompt, 5, seed=1)
+    assert len(out) == 5
+    # only the last block_size tokens condition the first new one
+    assert out[0] == generate(model, prompt[-8:], 1, seed=1)[0]
+
+
 def _train(model, task, lr, epochs=1, max_steps=None, batch_size=64):
     """Adam with gradient clipping over ``task``'s training batches ``(*inputs, target)``."""
     from nabla.data import DataLoader

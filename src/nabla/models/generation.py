@@ -52,8 +52,9 @@ def generate(model, prompt, length: int, temperature: float = 1.0, top_k: int | 
     try:
         with no_grad():
             stateful = hasattr(model, "step")
-            state, feed = None, prompt
             block = getattr(getattr(model, "config", None), "block_size", None)
+            # a Transformer sees at most block_size positions: a longer prompt is cut to its end
+            state, feed = None, prompt[-block:] if block and not stateful else prompt
             for _ in range(length):
                 x = tensor(np.asarray([feed], dtype=np.int64), device=device)  # (1, T)
                 if stateful:
