@@ -167,16 +167,25 @@ def _check_device(spec: str | None):
     return device
 
 
-def _classification_task(args, entry, settings: dict):
-    """An image or toy classification task from the dataset registry."""
+def _classification_task(args, entry, settings: dict, test_only: bool = False):
+    """An image or toy classification task from the dataset registry: the training split
+    less every tenth example, which is the validation set (``tasks.holdout``), and the test
+    split; ``test_only`` (evaluation) reads the test split alone."""
     from .nn import CrossEntropyLoss
-    from .train.tasks import Task
+    from .train.tasks import Task, holdout
     dataset = _resolve_dataset(args.dataset or entry.default_dataset)
-    train_set = _load_split(dataset, args.data_dir, train=True)
+    full = None if test_only else _load_split(dataset, args.data_dir, train=True)
     test_set = _load_split(dataset, args.data_dir, train=False)
-    input_shape, num_classes = _sample_spec(train_set)
-    description = f"{dataset} ({len(train_set)} train / {len(test_set)} test)"
-    return Task("classification", train_set, test_set, test_set,
+    if full is None:
+        train_set = val_set = None
+        input_shape, num_classes = _sample_spec(test_set)
+        description = f"{dataset} ({len(test_set)} test)"
+    else:
+        input_shape, num_classes = _sample_spec(full)
+        train_set, val_set = holdout(full)
+        description = (f"{dataset} ({len(train_set)} train / {len(val_set)} validation / "
+                       f"{len(test_set)} test)")
+    return Task("classification", train_set, val_set, test_set,
                 {"input_shape": input_shape, "num_classes": num_classes},
                 CrossEntropyLoss(label_smoothing=settings["label_smoothing"]), ("loss", "accuracy"),
                 "val_accuracy", description,
@@ -322,7 +331,7 @@ def evaluate_cmd(args) -> int:
     if meta.get("task", "classification") == "classification":
         given = argparse.Namespace(dataset=args.dataset or meta["dataset"],
                                    data_dir=args.data_dir or meta.get("data_dir"))
-        task = _classification_task(given, None, {"label_smoothing": 0.0})
+        task = _classification_task(given, None, {"label_smoothing": 0.0}, test_only=True)
         if tuple(task.model_config["input_shape"]) != tuple(meta["config"]["input_shape"]):
             raise CLIError(f"{meta['model']} was trained on inputs of shape "
                            f"{tuple(meta['config']['input_shape'])}; {task.meta['dataset']} "

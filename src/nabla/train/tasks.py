@@ -76,6 +76,22 @@ class Task:
     test_loss_fn: Callable | None = None
 
 
+# -- validation sets --------------------------------------------------------------------------
+#: every VALIDATION_EVERY-th training example is held out for validation
+VALIDATION_EVERY = 10
+
+
+def holdout(dataset, every: int = VALIDATION_EVERY) -> tuple:
+    """(train, validation) subsets of a training split: the examples at indices every-1,
+    2*every-1, ... are held out, the same ones whatever the seed. The best checkpoint is
+    then chosen on data the model never trained on, without looking at the test split,
+    which is read once, at the end."""
+    from ..data import Subset
+    n = len(dataset)
+    return (Subset(dataset, [i for i in range(n) if i % every != every - 1]),
+            Subset(dataset, list(range(every - 1, n, every))))
+
+
 # -- language models ---------------------------------------------------------------------------
 def language_model(seq_len: int, text: str | None = None, max_chars: int | None = None,
                    vocab=None) -> Task:
@@ -172,7 +188,9 @@ def seq2seq_dates(n_train: int = 20_000, n_test: int = 2_000, seed: int = 0) -> 
         raise ValueError("seq2seq_dates: source and target vocabularies must share the "
                          "padding index")
     from .metrics import TokenAccuracy
-    description = (f"dates: {len(train):,} train / {len(test):,} test generated date pairs "
+    fit_set, val_set = holdout(_TeacherForcing(train))
+    description = (f"dates: {len(fit_set):,} train / {len(val_set):,} validation / "
+                   f"{len(test):,} test generated date pairs "
                    f"(test dates never seen in training), source vocabulary "
                    f"{len(src_vocab)}, target vocabulary {len(tgt_vocab)}")
     meta = {"task": "seq2seq", "data": {"n_train": n_train, "n_test": n_test, "seed": seed}}
@@ -186,7 +204,7 @@ def seq2seq_dates(n_train: int = 20_000, n_test: int = 2_000, seed: int = 0) -> 
                          f"{tgt_vocab.decode(_until(p, tgt_vocab.eos_id))!r}")
         return {"exact_match": score}, lines
 
-    return Task("seq2seq", _TeacherForcing(train), _TeacherForcing(test), _TeacherForcing(test),
+    return Task("seq2seq", fit_set, val_set, _TeacherForcing(test),
                 config, TokenCrossEntropy(ignore_index=pad),
                 ("loss", TokenAccuracy(ignore_index=pad)), "val_token_accuracy", description,
                 meta, final)
@@ -231,13 +249,16 @@ def text_classification() -> Task:
     train = CodeSnippets(train=True)
     test = CodeSnippets(train=False)
     classes = list(train.classes)
-    description = (f"snippets: {len(train):,} train / {len(test):,} test code snippets "
+    vocab_size = len(train.vocab)
+    train, val = holdout(train)
+    description = (f"snippets: {len(train):,} train / {len(val):,} validation / "
+                   f"{len(test):,} test code snippets "
                    f"from the standard library, {len(classes)} packages "
                    f"({', '.join(classes)}); chance {100 / len(classes):.1f}%")
     from ..nn import CrossEntropyLoss
     meta = {"task": "text-classification", "classes": classes}
-    return Task("text-classification", train, test, test,
-                {"vocab_size": len(train.vocab), "num_classes": len(classes)},
+    return Task("text-classification", train, val, test,
+                {"vocab_size": vocab_size, "num_classes": len(classes)},
                 CrossEntropyLoss(), ("loss", "accuracy"), "val_accuracy", description, meta)
 
 
