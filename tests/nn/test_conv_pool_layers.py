@@ -211,6 +211,29 @@ def test_pool_input_errors_name_the_layer():
         nn.AdaptiveAvgPool2d(1)(nb.zeros(4))
 
 
+def test_upsample_input_errors_name_the_layer():
+    with pytest.raises(ValueError, match=re.escape(
+            "Upsample(scale_factor=2.0, mode='nearest'): expected a 3-D (N, C, L), "
+            "4-D (N, C, H, W) or 5-D (N, C, D, H, W) input, got (2, 3)")):
+        nn.Upsample(scale_factor=2)(nb.zeros(2, 3))
+    with pytest.raises(NotImplementedError, match=re.escape(
+            "Upsample(scale_factor=2.0, mode='bilinear'): mode='bilinear' expects a "
+            "4-D (N, C, H, W) input, got (2, 3, 4)")):
+        nn.Upsample(scale_factor=2, mode="bilinear")(nb.zeros(2, 3, 4))
+    with pytest.raises(NotImplementedError, match=r"UpsamplingBilinear2d\(scale_factor=2.0, "
+                                                  r"mode='bilinear'\): .*got \(1, 2, 3, 4, 5\)"):
+        nn.UpsamplingBilinear2d(scale_factor=2)(nb.zeros(1, 2, 3, 4, 5))
+    with pytest.raises(ValueError, match=re.escape(
+            "Upsample(size=(4, 5), mode='nearest'): size=(4, 5) has one entry per spatial "
+            "dimension, so expected a 4-D (N, C, H, W) input, got (2, 3, 4)")):
+        nn.Upsample(size=(4, 5))(nb.zeros(2, 3, 4))
+    with pytest.raises(TypeError, match=r"Upsample\(size=4, mode='nearest'\): expected a "
+                                        r"Tensor, got list"):
+        nn.Upsample(size=4)([1.0])
+    assert nn.Upsample(scale_factor=2)(nb.ones(2, 3, 4)).shape == (2, 3, 8)
+    assert nn.Upsample(size=(3, 4), mode="bilinear")(nb.ones(1, 2, 3, 3)).shape == (1, 2, 3, 4)
+
+
 # -- repr ----------------------------------------------------------------------------------
 LAYERS = [
     ("Conv2d", (1, 6, 5), {}), ("Conv2d", (4, 8, 3), {"stride": 2, "padding": 1, "groups": 2,

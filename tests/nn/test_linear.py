@@ -2,6 +2,7 @@
 the Linear, Bilinear, Embedding, Maxout, Identity, Flatten, Unflatten layers against torch's
 given the same weights."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -301,6 +302,67 @@ def test_identity_flatten_unflatten():
     assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
     with pytest.raises(TypeError, match="unflattened_size must be a tuple of ints"):
         nn.Unflatten(1, 6)
+
+
+def test_layer_errors_name_the_layer_and_shapes():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Linear(in_features=4, out_features=3, bias=True): expected input of shape "
+            "(*, 4), got (2, 5) (the last dimension must be in_features=4)")):
+        nn.Linear(4, 3)(nb.zeros(2, 5))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Linear(in_features=4, out_features=3, bias=False): expected input of shape "
+            "(*, 4), got ()")):
+        nn.Linear(4, 3, bias=False)(nb.zeros(()))
+    with pytest.raises(TypeError, match=r"Linear\(in_features=4.*\): expected a Tensor, "
+                                        r"got list"):
+        nn.Linear(4, 3)([1.0, 2.0, 3.0, 4.0])
+    bil = nn.Bilinear(2, 3, 4)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True): expected "
+            "input1 of shape (*, 2) and input2 of shape (*, 3), got (5, 2) and (5, 4)")):
+        bil(nb.zeros(5, 2), nb.zeros(5, 4))
+    with pytest.raises(RuntimeError, match=r"Bilinear\(in1_features=2.*\): input1 of shape "
+                                           r"\(5, 2\) and input2 of shape \(4, 3\) have "
+                                           r"different batch dimensions"):
+        bil(nb.zeros(5, 2), nb.zeros(4, 3))
+    emb = nn.Embedding(10, 3)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Embedding(10, 3): expected integer indices, got a tensor of shape (2, 5) and "
+            "dtype float32")):
+        emb(nb.zeros(2, 5))
+    with pytest.raises(IndexError, match=re.escape(
+            "Embedding(10, 3): index 10 is out of range for num_embeddings=10 (expected "
+            "indices in [0, 9]), in input of shape (1, 2)")):
+        emb(nb.tensor([[1, 10]]))
+    with pytest.raises(IndexError, match=r"Embedding\(10, 3, padding_idx=0\): index -1 is "
+                                         r"out of range for num_embeddings=10"):
+        nn.Embedding(10, 3, padding_idx=0)(nb.tensor([-1, 2]))
+    unf = nn.Unflatten(1, (2, 3))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Unflatten(dim=1, unflattened_size=(2, 3)): expected dimension 1 of size 6, got 5 "
+            "(input of shape (4, 5))")):
+        unf(nb.zeros(4, 5))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Unflatten(dim=-1, unflattened_size=(2, -1)): expected dimension -1 of size a "
+            "multiple of 2, got 5 (input of shape (4, 5))")):
+        nn.Unflatten(-1, (2, -1))(nb.zeros(4, 5))
+    with pytest.raises(IndexError, match=re.escape(
+            "Unflatten(dim=2, unflattened_size=(2, 3)): dim=2 is out of range for an input of "
+            "shape (4, 6)")):
+        nn.Unflatten(2, (2, 3))(nb.zeros(4, 6))
+    with pytest.raises(RuntimeError, match=r"Unflatten\(dim=0, .*\): cannot unflatten a 0-d"):
+        nn.Unflatten(0, (1, 1))(nb.zeros(()))
+    with pytest.raises(RuntimeError, match=r"Unflatten\(dim=0, .*\): unflattened_size may "
+                                           r"hold at most one -1"):
+        nn.Unflatten(0, (-1, -1))(nb.zeros(4))
+    # valid input, unbatched 1-D and empty included, is unaffected by the checks
+    assert nn.Linear(4, 3)(nb.zeros(4)).shape == (3,)
+    assert nn.Linear(4, 3)(nb.zeros(0, 4)).shape == (0, 3)
+    assert bil(nb.zeros(2), nb.zeros(3)).shape == (4,)
+    assert emb(nb.tensor(9)).shape == (3,)
+    assert emb(nb.zeros(0, 2, dtype=nb.int64)).shape == (0, 2, 3)
+    assert nn.Unflatten(0, (2, -1))(nb.zeros(6)).shape == (2, 3)
+    assert nn.Unflatten(-1, (2, -1))(nb.zeros(3, 0)).shape == (3, 2, 0)
 
 
 def test_linear_repr_and_extra_repr():

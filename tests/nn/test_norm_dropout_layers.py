@@ -350,3 +350,33 @@ def test_dropout_layer_bad_p():
         with pytest.raises(ValueError, match=f"{cls.__name__}: dropout probability has to be "
                                              f"between 0 and 1, but got 1.5"):
             cls(1.5)
+
+
+def test_channel_dropout_errors_name_the_layer_and_shape():
+    for layer in (nn.Dropout2d(0.3), nn.Dropout2d(0.3).eval()):
+        with pytest.raises(ValueError, match=re.escape(
+                "Dropout2d(p=0.3, inplace=False): expected a 4-D (N, C, H, W) input")) as info:
+            layer(nb.zeros(2, 3))
+        assert "got (2, 3)" in str(info.value)
+    with pytest.raises(ValueError, match=re.escape(
+            "Dropout1d(p=0.5, inplace=False): expected a 2-D (C, L) or 3-D (N, C, L) input, "
+            "got (2,)")):
+        nn.Dropout1d()(nb.zeros(2))
+    with pytest.raises(ValueError, match=re.escape(
+            "Dropout3d(p=0.5, inplace=False): expected a 4-D (C, D, H, W) or 5-D "
+            "(N, C, D, H, W) input, got (2, 3, 4)")):
+        nn.Dropout3d()(nb.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match=re.escape(
+            "FeatureAlphaDropout(p=0.5, inplace=False): expected an input of shape (N, C, *) "
+            "(at least 2-D), got (3,)")):
+        nn.FeatureAlphaDropout()(nb.zeros(3))
+    with pytest.raises(TypeError, match=r"Dropout2d\(p=0.5, inplace=False\): expected a "
+                                        r"Tensor, got list"):
+        nn.Dropout2d()([1.0])
+    # the accepted layouts still work: batched, unbatched, and Dropout2d's 3-D with a warning
+    assert nn.Dropout2d()(nb.ones(2, 3, 4, 4)).shape == (2, 3, 4, 4)
+    with pytest.warns(UserWarning, match="3-D input"):
+        assert nn.Dropout2d()(nb.ones(2, 3, 4)).shape == (2, 3, 4)
+    assert nn.Dropout1d()(nb.ones(3, 4)).shape == (3, 4)
+    assert nn.Dropout3d()(nb.ones(3, 2, 2, 2)).shape == (3, 2, 2, 2)
+    assert nn.FeatureAlphaDropout()(nb.ones(3, 4)).shape == (3, 4)

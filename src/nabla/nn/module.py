@@ -366,6 +366,11 @@ class Module:
         return self.to(backend.float16)
 
     # -- printing -------------------------------------------------------------------------------
+    def _head(self) -> str:
+        """The first line of the repr, ``Linear(in_features=4, ...)``: how error messages
+        name the layer that raised them."""
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     def extra_repr(self) -> str:
         return ""
 

@@ -24,6 +24,20 @@ class _DropoutNd(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class _FeatureDropoutNd(_DropoutNd):
+    """Channel dropout: the input's rank is checked here so that errors name the layer.
+    ``_ndims`` lists the accepted ranks and ``_layouts`` describes them."""
+    _ndims: tuple = ()
+    _layouts: str = ""
+
+    def _check_input(self, input: Tensor) -> None:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._head()}: expected a Tensor, got {type(input).__name__}")
+        if input.ndim not in self._ndims:
+            raise ValueError(f"{self._head()}: expected {self._layouts}, got "
+                             f"{tuple(input.shape)}")
+
+
 class Dropout(_DropoutNd):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p); any shape."""
 
@@ -31,24 +45,32 @@ class Dropout(_DropoutNd):
         return dropout(input, self.p, self.training, self.inplace)
 
 
-class Dropout1d(_DropoutNd):
+class Dropout1d(_FeatureDropoutNd):
     """Zero whole channels of (N, C, L) or (C, L) with probability ``p``."""
+    _ndims, _layouts = (2, 3), "a 2-D (C, L) or 3-D (N, C, L) input"
 
     def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         return dropout1d(input, self.p, self.training, self.inplace)
 
 
-class Dropout2d(_DropoutNd):
+class Dropout2d(_FeatureDropoutNd):
     """Zero whole channels of (N, C, H, W) with probability ``p``."""
+    _ndims = (3, 4)
+    _layouts = ("a 4-D (N, C, H, W) input (a 3-D input is taken as (N, C, L), with a "
+                "warning, as in PyTorch)")
 
     def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         return dropout2d(input, self.p, self.training, self.inplace)
 
 
-class Dropout3d(_DropoutNd):
+class Dropout3d(_FeatureDropoutNd):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    _ndims, _layouts = (4, 5), "a 4-D (C, D, H, W) or 5-D (N, C, D, H, W) input"
 
     def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         return dropout3d(input, self.p, self.training, self.inplace)
 
 
@@ -59,10 +81,16 @@ class AlphaDropout(_DropoutNd):
         return alpha_dropout(input, self.p, self.training)
 
 
-class FeatureAlphaDropout(_DropoutNd):
+class FeatureAlphaDropout(_FeatureDropoutNd):
     """Alpha dropout of whole channels of (N, C, *)."""
+    _layouts = "an input of shape (N, C, *) (at least 2-D)"
+
+    def _check_input(self, input: Tensor) -> None:
+        if not isinstance(input, Tensor) or input.ndim < 2:
+            super()._check_input(input)  # no rank is listed in _ndims: raises, naming the layer
 
     def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         return feature_alpha_dropout(input, self.p, self.training)
 
 

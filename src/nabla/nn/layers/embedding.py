@@ -49,8 +49,25 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
-        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                         self.scale_grad_by_freq, self.sparse)
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._head()}: expected a Tensor of integer indices, got "
+                            f"{type(input).__name__}")
+        if input.dtype.kind not in "iu":
+            raise RuntimeError(f"{self._head()}: expected integer indices, got a tensor of "
+                               f"shape {tuple(input.shape)} and dtype {input.dtype}; convert "
+                               f"them with .long()")
+        try:  # the range check needs the indices' min and max: F.embedding computes them once
+            return embedding(input, self.weight, self.padding_idx, self.max_norm,
+                             self.norm_type, self.scale_grad_by_freq, self.sparse)
+        except IndexError as err:
+            num = self.weight.shape[0]
+            low, high = int(input.data.min()), int(input.data.max())
+            if low >= 0 and high < num:
+                raise
+            bad = low if low < 0 else high
+            raise IndexError(f"{self._head()}: index {bad} is out of range for "
+                             f"num_embeddings={num} (expected indices in [0, {num - 1}]), in "
+                             f"input of shape {tuple(input.shape)}") from err
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

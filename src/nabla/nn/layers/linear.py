@@ -52,6 +52,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        n = self.weight.shape[-1]  # in_features, as the weight holds it
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._head()}: expected a Tensor, got {type(input).__name__}")
+        if input.ndim == 0 or input.shape[-1] != n:
+            raise RuntimeError(f"{self._head()}: expected input of shape (*, {n}), got "
+                               f"{tuple(input.shape)} (the last dimension must be "
+                               f"in_features={n})")
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -86,6 +93,21 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        in1, in2 = self.weight.shape[-2:]  # in1_features, in2_features, as the weight holds
+        for name, t in (("input1", input1), ("input2", input2)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{self._head()}: {name} must be a Tensor, got "
+                                f"{type(t).__name__}")
+        if (input1.ndim == 0 or input1.shape[-1] != in1 or input2.ndim == 0
+                or input2.shape[-1] != in2):
+            raise RuntimeError(f"{self._head()}: expected input1 of shape (*, {in1}) and input2 "
+                               f"of shape (*, {in2}), got {tuple(input1.shape)} and "
+                               f"{tuple(input2.shape)}")
+        if input1.shape[:-1] != input2.shape[:-1]:
+            raise RuntimeError(f"{self._head()}: input1 of shape {tuple(input1.shape)} and "
+                               f"input2 of shape {tuple(input2.shape)} have different batch "
+                               f"dimensions {tuple(input1.shape[:-1])} and "
+                               f"{tuple(input2.shape[:-1])}")
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -7,6 +7,7 @@ Thin modules over ``nn.functional`` with PyTorch's constructor arguments and
 """
 from __future__ import annotations
 
+from ...ops.pool import _MODES_BY_DIM
 from ...tensor import Tensor
 from .. import functional as F
 from ..module import Module
@@ -31,7 +32,7 @@ class _Pool(Module):
         if not isinstance(input, Tensor) or input.ndim not in (nd + 1, nd + 2):
             got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
             spatial = _SPATIAL[nd]
-            raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected a "
+            raise ValueError(f"{self._head()}: expected a "
                              f"{nd + 1}-D (C, {spatial}) or {nd + 2}-D (N, C, {spatial}) input, "
                              f"got {got}")
 
@@ -218,6 +219,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
 class Upsample(Module):
     """Resize (N, C, *spatial) to ``size`` or by ``scale_factor`` with
     ``F.interpolate`` ('nearest', 'linear', 'bilinear', ...)."""
+    _LAYOUTS = {3: "3-D (N, C, L)", 4: "4-D (N, C, H, W)", 5: "5-D (N, C, D, H, W)"}
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None, recompute_scale_factor: bool | None = None):
@@ -230,7 +232,28 @@ class Upsample(Module):
         self.mode, self.align_corners = mode, align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
+    def _check_input(self, input: Tensor) -> None:
+        """The input's rank against the mode and the size / scale_factor (no array work)."""
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._head()}: expected a Tensor, got {type(input).__name__}")
+        layouts, ndim = self._LAYOUTS, input.ndim
+        if ndim not in layouts:
+            raise ValueError(f"{self._head()}: expected a {layouts[3]}, {layouts[4]} or "
+                             f"{layouts[5]} input, got {tuple(input.shape)}")
+        nd = _MODES_BY_DIM.get(self.mode)
+        if nd is not None and ndim != nd + 2:
+            raise NotImplementedError(f"{self._head()}: mode={self.mode!r} expects a "
+                                      f"{layouts[nd + 2]} input, got {tuple(input.shape)}")
+        name = "size" if self.size is not None else "scale_factor"
+        spec = getattr(self, name)
+        if isinstance(spec, (tuple, list)) and len(spec) != ndim - 2:
+            wanted = layouts.get(len(spec) + 2, f"{len(spec) + 2}-D")
+            raise ValueError(f"{self._head()}: {name}={spec!r} has one entry per spatial "
+                             f"dimension, so expected a {wanted} input, got "
+                             f"{tuple(input.shape)}")
+
     def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 

@@ -89,6 +89,50 @@ def _seq_len(x: Tensor, batch_first: bool) -> int:
     return x.shape[0] if x.ndim == 2 else x.shape[1 if batch_first else 0]
 
 
+def _check_seq(owner: Module, name: str, x, attn: MultiheadAttention, seq: str) -> None:
+    """``x`` must be (seq, N, E), (N, seq, E) with batch_first, or unbatched (seq, E), with
+    E = ``attn.embed_dim``; errors name ``owner`` (shapes only: no array work)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{owner._head()}: {name} must be a Tensor, got {type(x).__name__}")
+    e = attn.embed_dim
+    if x.ndim not in (2, 3) or x.shape[-1] != e:
+        lead = f"N, {seq}" if attn.batch_first else f"{seq}, N"
+        raise ValueError(f"{owner._head()}: expected {name} of shape ({lead}, {e}) "
+                         f"(batch_first={attn.batch_first}) or ({seq}, {e}), got "
+                         f"{tuple(x.shape)}")
+
+
+def _check_memory(owner: Module, tgt: Tensor, memory: Tensor,
+                  attn: MultiheadAttention) -> None:
+    """tgt and memory both batched with the same N, or both unbatched."""
+    batch_dim = 0 if attn.batch_first else 1
+    if memory.ndim != tgt.ndim or (tgt.ndim == 3
+                                   and memory.shape[batch_dim] != tgt.shape[batch_dim]):
+        layout = "(N, T, E) and (N, S, E)" if attn.batch_first else "(T, N, E) and (S, N, E)"
+        raise ValueError(f"{owner._head()}: tgt of shape {tuple(tgt.shape)} and memory of "
+                         f"shape {tuple(memory.shape)} must be both batched, {layout} with "
+                         f"the same N (batch_first={attn.batch_first}), or both unbatched, "
+                         f"(T, E) and (S, E)")
+
+
+def _layer_head(layer: Module) -> str:
+    attn = layer.self_attn
+    return f"{type(layer).__name__}(d_model={attn.embed_dim}, nhead={attn.num_heads})"
+
+
+def _stack_attn(stack: Module) -> MultiheadAttention | None:
+    """The first layer's self-attention, whose embed_dim and batch_first the stack's
+    input must fit; None for custom layers without one (they check their own input)."""
+    attn = getattr(stack.layers[0], "self_attn", None) if len(stack.layers) else None
+    return attn if isinstance(attn, MultiheadAttention) else None
+
+
+def _stack_head(stack: Module) -> str:
+    attn = _stack_attn(stack)
+    dims = f", d_model={attn.embed_dim}, nhead={attn.num_heads}" if attn is not None else ""
+    return f"{type(stack).__name__}(num_layers={stack.num_layers}{dims})"
+
+
 # -- layers ------------------------------------------------------------------------------------
 class TransformerEncoderLayer(Module):
     """Self-attention, then a feed-forward block, each with a residual connection and a
@@ -113,10 +157,13 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation, "TransformerEncoderLayer")
 
+    _head = _layer_head
+
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         """``src_mask`` (L, L) or (N * nhead, L, L) and ``src_key_padding_mask`` (N, L):
         True (bool) or -inf (float) where attention is not allowed."""
+        _check_seq(self, "src", src, self.self_attn, "S")
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -161,10 +208,15 @@ class TransformerDecoderLayer(Module):
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation, "TransformerDecoderLayer")
 
+    _head = _layer_head
+
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
                 memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False) -> Tensor:
+        _check_seq(self, "tgt", tgt, self.self_attn, "T")
+        _check_seq(self, "memory", memory, self.multihead_attn, "S")
+        _check_memory(self, tgt, memory, self.self_attn)
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -214,11 +266,16 @@ class TransformerEncoder(Module):
         self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
+    _head = _stack_head
+
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
         """``is_causal=None`` detects whether ``mask`` is the causal mask."""
-        batch_first = getattr(getattr(self.layers[0], "self_attn", None), "batch_first", False)
+        attn = _stack_attn(self)
+        if attn is not None:
+            _check_seq(self, "src", src, attn, "S")
+        batch_first = getattr(attn, "batch_first", False)
         is_causal = _is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
         out = src
         for layer in self.layers:
@@ -237,12 +294,19 @@ class TransformerDecoder(Module):
         self.layers = _clones(decoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
 
+    _head = _stack_head
+
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
                 memory_key_padding_mask: Tensor | None = None,
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
         """``tgt_is_causal=None`` detects whether ``tgt_mask`` is the causal mask."""
-        batch_first = getattr(getattr(self.layers[0], "self_attn", None), "batch_first", False)
+        attn = _stack_attn(self)
+        if attn is not None:
+            _check_seq(self, "tgt", tgt, attn, "T")
+            _check_seq(self, "memory", memory, attn, "S")
+            _check_memory(self, tgt, memory, attn)
+        batch_first = getattr(attn, "batch_first", False)
         tgt_is_causal = _is_causal_mask(tgt_mask, tgt_is_causal, _seq_len(tgt, batch_first))
         out = tgt
         for layer in self.layers:
