@@ -23,6 +23,7 @@ def test_module_entry_point():
 # -- the training commands --------------------------------------------------------------------
 import json  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import nabla as nb  # noqa: E402
@@ -35,6 +36,30 @@ def test_models_lists_the_zoo(capsys):
     assert lines["lenet5"][1:3] == ["61,706", "digits"]
     assert lines["resnet20"][1:3] == ["272,474", "cifar10"]
     assert "lenet = lenet5" in out
+
+
+def test_stop_after_then_resume_gives_exactly_the_uninterrupted_run(tmp_path, capsys):
+    """2 + 2 epochs of one run planned for 4 (its cosine schedule included) = 4 epochs."""
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    common = ["train", "mlp", "--epochs", "4", "--lr", "0.01", "--no-progress"]
+    assert main(common + ["--out", str(whole)]) == 0
+    assert main(common + ["--out", str(split), "--stop-after", "2"]) == 0
+    half = nb.load(str(split / "last.safetensors"))
+    assert half["epoch"] == 2
+    assert main(common + ["--out", str(split), "--resume", str(split / "last.safetensors")]) == 0
+    a, b = nb.load(str(whole / "last.safetensors")), nb.load(str(split / "last.safetensors"))
+    assert a["epoch"] == b["epoch"] == 4
+    for key, value in a["model"].items():
+        assert np.array_equal(value.numpy(), b["model"][key].numpy()), key
+    assert not np.array_equal(half["model"]["net.1.weight"].numpy(),
+                              b["model"]["net.1.weight"].numpy())
+    # resuming with another --epochs keeps the saved schedule, and says so
+    capsys.readouterr()
+    assert main(["train", "mlp", "--epochs", "5", "--no-progress", "--out", str(split),
+                 "--resume", str(split / "last.safetensors")]) == 0
+    assert "planned for 4 epochs" in capsys.readouterr().err
+    assert main(common + ["--stop-after", "5"]) != 0
+    assert "--stop-after 5: expected an epoch from 1 to --epochs (4)" in capsys.readouterr().err
 
 
 def test_datasets_lists_the_registry(capsys):

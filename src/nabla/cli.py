@@ -211,6 +211,21 @@ def _make_task(args, entry, settings: dict):
         raise CLIError(" ".join(str(err).split())) from err
 
 
+def _check_resumed_plan(path: str, epochs: int) -> None:
+    """Resuming continues the saved run's learning-rate schedule, which was planned for the
+    --epochs of that run: say so when this --epochs is another number."""
+    from .serialization import load
+    try:
+        planned = load(path).get("meta", {}).get("settings", {}).get("epochs")
+    except (OSError, ValueError) as err:
+        raise CLIError(f"--resume: cannot read {path}: {err}") from err
+    if planned is not None and planned != epochs:
+        print(f"nabla train: {path} comes from a run planned for {planned} epochs; its "
+              f"cosine schedule continues as saved (T_max={planned}), so epochs past "
+              f"{planned} see the learning rate rise again. Train with --epochs {epochs} "
+              f"and --stop-after to split one planned run.", file=sys.stderr)
+
+
 def train(args) -> int:
     import nabla as nb
     from . import models
@@ -227,6 +242,12 @@ def train(args) -> int:
     device = _check_device(args.device)
     if args.resume is not None and not os.path.isfile(args.resume):
         raise CLIError(f"--resume: checkpoint not found: {args.resume}")
+    stop = settings["epochs"] if args.stop_after is None else args.stop_after
+    if not 1 <= stop <= settings["epochs"]:
+        raise CLIError(f"--stop-after {stop}: expected an epoch from 1 to --epochs "
+                       f"({settings['epochs']})")
+    if args.resume is not None:
+        _check_resumed_plan(args.resume, settings["epochs"])
     out = args.out or os.path.join("runs", name)
     if args.amp and (device is None or device.type == "cpu"):
         print("nabla train: --amp on the CPU gains no speed (NumPy computes float16 through "
@@ -254,7 +275,7 @@ def train(args) -> int:
     csv_path, png_path = os.path.join(out, "log.csv"), os.path.join(out, "curves.png")
     plotter = CurvePlotter(png_path, title=f"{name} on {task.description.split(':')[0]}")
     fit(model, task.loss_fn, optimizer, train_loader, val_loader,
-        epochs=settings["epochs"], scheduler=scheduler,
+        epochs=stop, scheduler=scheduler,
         callbacks=[checkpoint, CSVLogger(csv_path), plotter], device=device,
         metrics=task.metrics, progress=not args.no_progress, resume=args.resume,
         clip_grad_norm=settings["clip_grad_norm"], meta=meta, amp=args.amp)
@@ -462,6 +483,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="mixed precision: float16 autocast and a GradScaler (for CUDA; on "
                         "the CPU it runs, without gaining speed)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--stop-after", type=int, metavar="EPOCH",
+                   help="stop after this epoch, the schedule still planned for --epochs "
+                        "(continue later with --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or epoch lines")
     p.set_defaults(func=train)
 
