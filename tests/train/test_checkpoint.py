@@ -1,5 +1,6 @@
 """Checkpoints: 2 + 2 epochs == 4 bit for bit; atomic writes; logs and curves."""
 import csv
+import json
 import os
 
 import numpy as np
@@ -57,9 +58,17 @@ def test_resume_two_plus_two_is_four_bit_identical(tmp_path, generator):
 def test_checkpoint_contents(tmp_path):
     _, _, history, ckpt = _train(2, tmp_path, "run")
     names = sorted(os.listdir(tmp_path / "run"))
-    assert names == ["best.safetensors", "epoch_001.safetensors", "epoch_002.safetensors",
+    assert names == ["best.json", "best.safetensors", "epoch_001.json", "epoch_001.safetensors",
+                     "epoch_002.json", "epoch_002.safetensors", "last.json",
                      "last.safetensors"]
     data = load(ckpt.last_path)
+    # the JSON sidecar: what a person or a tool reads without loading the checkpoint
+    with open(tmp_path / "run" / "last.json") as f:
+        sidecar = json.load(f)
+    assert sidecar["checkpoint"] == "last.safetensors" and sidecar["epoch"] == 2
+    assert sidecar["history"]["loss"] == history["loss"]
+    assert sidecar["optimizer"][0]["lr"] == data["optimizer"]["param_groups"][0]["lr"]
+    assert sidecar["scheduler"]["last_epoch"] == 2
     assert data["epoch"] == 2 and data["history"]["loss"] == history["loss"]
     assert set(data["model"]) == {"0.weight", "0.bias", "3.weight", "3.bias"}
     assert data["scheduler"]["last_epoch"] == 2 and "nabla" in data["rng"]
@@ -87,7 +96,10 @@ def test_killed_write_leaves_previous_checkpoint_readable(tmp_path, monkeypatch)
     assert ckpt["epoch"] == 1
     for k, v in fresh.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), before[k])
-    assert os.listdir(tmp_path) == ["ckpt.safetensors"]  # no temporary file left behind
+    # no temporary file left behind; the sidecar is still the first save's
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.json", "ckpt.safetensors"]
+    with open(tmp_path / "ckpt.json") as f:
+        assert json.load(f)["epoch"] == 1
 
 
 def test_load_checkpoint_errors(tmp_path):

@@ -12,6 +12,12 @@ Restoring all of them is what makes 2 + 2 epochs bit-identical to 4.
 Writes are atomic (``nabla.save`` writes a temporary file next to the
 destination, fsyncs it and moves it over with ``os.replace``), so a run killed
 while saving leaves the previous checkpoint whole.
+
+Beside ``run/last.safetensors`` goes a JSON sidecar ``run/last.json`` (written the same
+atomic way, after the checkpoint): the epoch, history, meta, the optimizer's
+hyperparameters and the scheduler's state, for people and tools that want to read a
+run without loading it. Loading reads the safetensors file alone, whose header holds
+the whole tree.
 """
 from __future__ import annotations
 
@@ -105,8 +111,33 @@ def save_checkpoint(path: str, model, optimizer=None, scheduler=None, epoch: int
         "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    _serialization().save(obj, path)  # atomic: temp file, fsync, os.replace
+    serialization = _serialization()
+    serialization.save(obj, path)  # atomic: temp file, fsync, os.replace
+    sidecar = {"format": CHECKPOINT_FORMAT, "checkpoint": os.path.basename(path),
+               "epoch": obj["epoch"], "history": obj["history"], "meta": obj["meta"],
+               "optimizer": None if optimizer is None else
+               [{k: v for k, v in g.items() if k != "params"}
+                for g in obj["optimizer"].get("param_groups", [])],
+               "scheduler": obj["scheduler"]}
+    serialization._atomic_write(sidecar_path(path),
+                                json.dumps(sidecar, indent=1, default=_plain).encode())
     return path
+
+
+def sidecar_path(path: str) -> str:
+    """``run/last.json`` for ``run/last.safetensors``: the checkpoint's JSON sidecar."""
+    stem, ext = os.path.splitext(path)
+    return (stem if ext == ".safetensors" else path) + ".json"
+
+
+def _plain(value):
+    """JSON for what the sidecar meets beyond JSON's types: NumPy scalars as numbers,
+    anything else (an array in a scheduler's state) as a short description."""
+    if isinstance(value, np.generic):
+        return value.item()
+    shape = getattr(value, "shape", None)
+    return f"<{type(value).__name__} of shape {tuple(shape)}>" if shape is not None \
+        else repr(value)
 
 
 def load_checkpoint(path: str, model=None, optimizer=None, scheduler=None, loaders=(),
