@@ -34,7 +34,7 @@ def test_models_lists_the_zoo(capsys):
     out = capsys.readouterr().out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert lines["lenet5"][1:3] == ["61,706", "digits"]
-    assert lines["resnet20"][1:3] == ["272,474", "cifar10"]
+    assert lines["resnet20"][1:3] == ["272,186", "digits32"]  # Digits (one channel) everywhere
     assert "lenet = lenet5" in out
 
 
@@ -60,6 +60,17 @@ def test_stop_after_then_resume_gives_exactly_the_uninterrupted_run(tmp_path, ca
     assert "planned for 4 epochs" in capsys.readouterr().err
     assert main(common + ["--stop-after", "5"]) != 0
     assert "--stop-after 5: expected an epoch from 1 to --epochs (4)" in capsys.readouterr().err
+
+
+def test_cifar_sized_nets_train_on_digits_by_default(tmp_path, capsys):
+    assert main(["train", "cifar_net", "--epochs", "1", "--no-progress", "--out",
+                 str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "digits32 (1295 train / 143 validation / 359 test)" in out
+    assert float(out.split("test accuracy ")[1].split("%")[0]) > 25.0  # chance: 10%
+    assert main(["train", "resnet20", "--dataset", "moons", "--out", str(tmp_path / "x")]) != 0
+    err = capsys.readouterr().err
+    assert "resnet20 takes images (C, H, W)" in err and "shape (2,)" in err
 
 
 def test_datasets_lists_the_registry(capsys):

@@ -92,7 +92,7 @@ def _load_split(name: str, data_dir: str | None, train: bool):
 
 
 # per-channel (mean, std) of each training set: inputs are standardised with them
-NORMALIZE = {"digits": ([0.305], [0.376]), "mnist": ([0.1307], [0.3081]),
+NORMALIZE = {"digits": ([0.305], [0.376]), "digits32": ([0.305], [0.376]), "mnist": ([0.1307], [0.3081]),
              "fashion-mnist": ([0.2860], [0.3530]),
              "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
 
@@ -119,6 +119,12 @@ def _sample_spec(dataset) -> tuple[tuple, int]:
 # -- models -----------------------------------------------------------------------------------
 def _build_model(name: str, config: dict):
     from . import models
+    entry, shape = models.MODELS[name], tuple(config.get("input_shape", ()))
+    if entry.images and len(shape) != 3:  # a 2-D toy set given to a convolutional net
+        raise CLIError(f"{name} takes images (C, H, W), and this dataset gives samples of "
+                       f"shape {shape}; use an image dataset (--dataset "
+                       f"{entry.default_dataset}) or a model for vectors (mlp, "
+                       f"logistic_regression)")
     try:
         return models.get_model(name, **config)
     except KeyError as err:
@@ -423,8 +429,11 @@ def models_cmd(args) -> int:
 
 def _default_spec(dataset: str) -> tuple[tuple, int]:
     """Input shape and classes of a dataset without reading its files."""
-    cls = _dataset_registry()[dataset].cls
-    return tuple(cls.input_shape), int(cls.num_classes)
+    entry = _dataset_registry()[dataset]
+    shape = tuple(entry.cls.input_shape)
+    if "size" in entry.defaults:  # an image set resized when loaded (digits32)
+        shape = shape[:-2] + (entry.defaults["size"],) * 2
+    return shape, int(entry.cls.num_classes)
 
 
 def datasets_cmd(args) -> int:

@@ -289,3 +289,21 @@ def test_cifar10_refuses_pickled_version(tmp_path):
     (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"\x80\x04not read")
     with pytest.raises(FileNotFoundError, match="pickled Python version, which nabla never loads"):
         CIFAR10(str(tmp_path))
+
+
+def test_digits_upsampled_to_32_for_the_cifar_sized_nets():
+    from nabla.data import datasets
+    small, big = datasets.Digits(train=False), datasets.get("digits32", train=False)
+    assert len(big) == len(small) == 359 and big.input_shape == (1, 32, 32)
+    x8, y8 = small[5]
+    x32, y32 = big[5]
+    assert tuple(x32.shape) == (1, 32, 32) and y32 == y8
+    a, b = x8.numpy(), x32.numpy()
+    assert 0.0 <= b.min() and b.max() <= 1.0 + 1e-6
+    # the op's bilinear upsampling (align_corners=False; tested against PyTorch in ops)
+    ref = nb.nn.functional.interpolate(x8[None], size=(32, 32), mode="bilinear",
+                                       align_corners=False)
+    np.testing.assert_allclose(b, ref.numpy()[0], atol=1e-6)
+    assert abs(b.mean() - a.mean()) < 0.02 and not np.allclose(b, b.mean())
+    with pytest.raises(ValueError, match="size must be a positive"):
+        datasets.Digits(size=0)

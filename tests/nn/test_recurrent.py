@@ -2,7 +2,8 @@
 outputs, final states, input and initial-state gradients and every parameter
 gradient, over layers, directions, layouts, initial states and packed
 variable-length batches; the Cho et al. GRU against NumPy; dropout between
-layers; gradchecks; BPTT over 10 000 steps; errors that name the layer."""
+layers; gradchecks (inputs, states and parameters); BPTT over 10 000 steps; errors
+that name the layer."""
 import math
 import tracemalloc
 import warnings
@@ -77,6 +78,12 @@ LAYER_CASES = [  # name, kwargs, input shape (T, B, F) unless batch_first / unba
     ("RNN", {}, (5, 3, 4)),
     ("RNN", {"nonlinearity": "relu", "num_layers": 2}, (4, 2, 4)),
     ("RNN", {"bidirectional": True, "bias": False}, (4, 2, 4)),
+    ("RNN", {"batch_first": True}, (3, 5, 4)),
+    ("RNN", {"num_layers": 3}, (4, 2, 4)),
+    ("RNN", {"num_layers": 3, "batch_first": True, "bidirectional": True,
+             "nonlinearity": "relu"}, (2, 5, 4)),
+    ("RNN", {"num_layers": 2, "batch_first": True, "bidirectional": True, "bias": False},
+     (3, 4, 4)),
     ("LSTM", {}, (5, 3, 4)),
     ("LSTM", {"num_layers": 2, "bidirectional": True}, (4, 2, 4)),
     ("LSTM", {"num_layers": 3, "batch_first": True}, (2, 5, 4)),
@@ -232,6 +239,89 @@ def test_layer_gradcheck(name):
         return (out,) + (state if isinstance(state, tuple) else (state,))
 
     assert gradcheck(fn, (x, *states))
+
+
+def gradcheck_with_params(module, fn, inputs, **kwargs):
+    """gradcheck of ``fn(*inputs)`` with respect to the inputs and every parameter of
+    ``module``: the parameters are extra gradcheck inputs, swapped into the module for the
+    duration of each call (so finite differences and dual numbers reach them too)."""
+    names = [n for n, _ in module.named_parameters()]
+    slots = [(module.get_submodule(n.rpartition(".")[0]), n.rpartition(".")[2]) for n in names]
+    params = [nb.tensor(p.detach().numpy(), requires_grad=True) for p in module.parameters()]
+    assert params and all(p.dtype == nb.float64 for p in params)
+    count = len(inputs)
+
+    def call(*args):
+        saved = [m._parameters[leaf] for m, leaf in slots]
+        for (m, leaf), p in zip(slots, args[count:]):
+            m._parameters[leaf] = p
+        try:
+            return fn(*args[:count])
+        finally:
+            for (m, leaf), p in zip(slots, saved):
+                m._parameters[leaf] = p
+
+    call.__name__ = f"{type(module).__name__} with its parameters"
+    return gradcheck(call, (*inputs, *params), **kwargs)
+
+
+CELL_GRADCHECK_CASES = [
+    ("RNNCell", {}, (2, 3)), ("RNNCell", {"nonlinearity": "relu"}, (2, 3)),
+    ("RNNCell", {"bias": False}, (3,)), ("LSTMCell", {}, (2, 3)), ("LSTMCell", {}, (3,)),
+    ("GRUCell", {}, (2, 3)), ("GRUCell", {"reset_after": False}, (2, 3)),
+    ("GRUCell", {"bias": False}, (3,)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", CELL_GRADCHECK_CASES)
+@pytest.mark.parametrize("with_states", [False, True])
+def test_cell_gradcheck(name, kwargs, shape, with_states):
+    """A cell's new state(s) with respect to the input, the given state(s) and every
+    weight and bias (reverse and forward mode, float64)."""
+    nb.manual_seed(0)
+    cell = getattr(nn, name)(3, 2, **kwargs).double()
+    count = 2 if name == "LSTMCell" else 1
+    states = [nb.tensor(rand(*shape[:-1], 2, seed=5 + i), requires_grad=True)
+              for i in range(count)] if with_states else []
+
+    def fn(x, *states):
+        hx = (tuple(states) if count == 2 else states[0]) if states else None
+        return cell(x, hx)
+
+    x = nb.tensor(rand(*shape), requires_grad=True)
+    assert gradcheck_with_params(cell, fn, [x, *states])
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("RNN", {"nonlinearity": "relu", "batch_first": True}), ("RNN", {"num_layers": 3}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("GRU", {"batch_first": True, "bidirectional": True, "bias": False}),
+])
+def test_layer_gradcheck_with_params(name, kwargs):
+    """Outputs and final states with respect to the input and every parameter."""
+    nb.manual_seed(0)
+    module = getattr(nn, name)(2, 2, **kwargs).double()
+
+    def fn(x):
+        out, state = module(x)
+        return (out,) + (state if isinstance(state, tuple) else (state,))
+
+    assert gradcheck_with_params(module, fn, [nb.tensor(rand(3, 2, 2), requires_grad=True)])
+
+
+def test_gradcheck_with_params_catches_a_wrong_parameter_gradient():
+    """The helper above does check parameter gradients: a parameter that reaches the
+    output only through detach() (no gradient, but finite differences see it) fails."""
+    cell = nn.RNNCell(3, 2).double()
+    x = nb.tensor(rand(2, 3), requires_grad=True)
+
+    def fn(x):
+        return cell(x) + cell.bias_hh.detach() * 2.0
+
+    with pytest.raises(AssertionError, match="reverse mode"):
+        gradcheck_with_params(cell, fn, [x], check_forward_ad=False)
+    with pytest.raises(AssertionError, match="forward mode"):
+        gradcheck_with_params(cell, fn, [x], check_backward_ad=False)
 
 
 def test_packed_gradcheck():

@@ -222,6 +222,83 @@ def test_gradcheck_encoder_and_decoder_layers():
     assert gradcheck(lambda x, m: dec(x, m, tgt_mask=mask), [x, memory])
 
 
+
+def gradcheck_with_params(module, fn, inputs, **kwargs):
+    """gradcheck of ``fn(*inputs)`` with respect to the inputs and every parameter of
+    ``module``: the parameters are extra gradcheck inputs, swapped into the module for the
+    duration of each call (so finite differences and dual numbers reach them too)."""
+    names = [n for n, _ in module.named_parameters()]
+    slots = [(module.get_submodule(n.rpartition(".")[0]), n.rpartition(".")[2]) for n in names]
+    params = [nb.tensor(p.detach().numpy(), requires_grad=True) for p in module.parameters()]
+    assert params and all(p.dtype == nb.float64 for p in params)
+    count = len(inputs)
+
+    def call(*args):
+        saved = [m._parameters[leaf] for m, leaf in slots]
+        for (m, leaf), p in zip(slots, args[count:]):
+            m._parameters[leaf] = p
+        try:
+            return fn(*args[:count])
+        finally:
+            for (m, leaf), p in zip(slots, saved):
+                m._parameters[leaf] = p
+
+    call.__name__ = f"{type(module).__name__} with its parameters"
+    return gradcheck(call, (*inputs, *params), **kwargs)
+
+
+def _perturb_vectors(module):
+    """Biases and LayerNorm parameters off their 0 / 1 initial values (so that a wrong
+    gradient of a LayerNorm weight or a bias is not hidden by a symmetric start)."""
+    with nb.no_grad():
+        for i, p in enumerate(module.parameters()):
+            if p.ndim == 1:
+                p.add_(nb.tensor(rand(*p.shape, low=-0.5, high=0.5, seed=10 + i)))
+    return module
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_gradcheck_encoder_stack(norm_first):
+    """TransformerEncoder (2 layers and a final norm), causal and padding masks: the
+    output with respect to the input and every parameter."""
+    nb.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, 6, 0.0, norm_first=norm_first)
+    encoder = _perturb_vectors(nn.TransformerEncoder(layer, 2, nn.LayerNorm(4)).double())
+    mask, padding = nb.tensor(causal_mask(3)), nb.tensor(padding_mask(2, 3))
+    x = nb.tensor(rand(3, 2, 4), requires_grad=True)
+    assert gradcheck_with_params(
+        encoder, lambda x: encoder(x, mask=mask, src_key_padding_mask=padding), [x])
+
+
+def test_gradcheck_decoder_stack():
+    """TransformerDecoder (2 layers, batch_first, gelu, a final norm) with every kind of
+    mask: the output with respect to the target, the memory and every parameter."""
+    nb.manual_seed(0)
+    layer = nn.TransformerDecoderLayer(4, 2, 6, 0.0, activation="gelu", batch_first=True)
+    decoder = _perturb_vectors(nn.TransformerDecoder(layer, 2, nn.LayerNorm(4)).double())
+    masks = {"tgt_mask": nb.tensor(causal_mask(3)),
+             "memory_mask": nb.tensor(rand(3, 4, low=-1.0, high=0.0, seed=2)),
+             "tgt_key_padding_mask": nb.tensor(padding_mask(2, 3)),
+             "memory_key_padding_mask": nb.tensor(padding_mask(2, 4))}
+    tgt = nb.tensor(rand(2, 3, 4), requires_grad=True)
+    memory = nb.tensor(rand(2, 4, 4, seed=1), requires_grad=True)
+    assert gradcheck_with_params(decoder, lambda t, m: decoder(t, m, **masks), [tgt, memory])
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(batch_first=True, norm_first=True)])
+def test_gradcheck_transformer(kwargs):
+    """The full Transformer (2 + 2 layers) with masks: the output with respect to the
+    source, the target and every parameter."""
+    nb.manual_seed(0)
+    model = _perturb_vectors(nn.Transformer(4, 2, 2, 2, 6, 0.0, **kwargs).double())
+    bf = kwargs.get("batch_first", False)
+    masks = {"tgt_mask": nb.tensor(causal_mask(3)),
+             "src_key_padding_mask": nb.tensor(padding_mask(2, 4)),
+             "memory_key_padding_mask": nb.tensor(padding_mask(2, 4))}
+    src = nb.tensor(seq(4, 2, 4, bf), requires_grad=True)
+    tgt = nb.tensor(seq(3, 2, 4, bf, seed=1), requires_grad=True)
+    assert gradcheck_with_params(model, lambda s, t: model(s, t, **masks), [src, tgt])
+
 # -- positional encodings ----------------------------------------------------------------------
 def test_sinusoidal_encoding_values():
     pe = nn.SinusoidalPositionalEncoding(6, max_len=10)
@@ -305,9 +382,41 @@ def test_errors_name_the_layer_and_shapes():
                                         "TransformerEncoderLayer .* got int"):
         nn.TransformerEncoder(3, 2)
     layer = nn.TransformerEncoderLayer(8, 2, 16)
-    with pytest.raises(ValueError, match=r"MultiheadAttention\(embed_dim=8, num_heads=2\): "
-                                         r"expected query of shape \(L, N, 8\)"):
+    with pytest.raises(ValueError, match=r"TransformerEncoderLayer\(d_model=8, nhead=2\): "
+                                         r"expected src of shape \(S, N, 8\) "
+                                         r"\(batch_first=False\) or \(S, 8\), got \(5, 2, 6\)"):
         layer(nb.randn(5, 2, 6))
+    with pytest.raises(ValueError, match=r"TransformerEncoder\(num_layers=2, d_model=8, "
+                                         r"nhead=2\): expected src of shape \(S, N, 8\) "
+                                         r"\(batch_first=False\) or \(S, 8\), got \(5, 2, 6\)"):
+        nn.TransformerEncoder(layer, 2)(nb.randn(5, 2, 6))
+    with pytest.raises(ValueError, match=r"TransformerEncoderLayer\(d_model=8, nhead=2\): "
+                                         r"expected src of shape \(N, S, 8\) "
+                                         r"\(batch_first=True\) or \(S, 8\), got \(8,\)"):
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)(nb.randn(8))
+    with pytest.raises(TypeError, match=r"TransformerEncoder\(num_layers=2, d_model=8, "
+                                        r"nhead=2\): src must be a Tensor, got list"):
+        nn.TransformerEncoder(layer, 2)([1.0])
+    dec = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer\(d_model=8, nhead=2\): "
+                                         r"expected memory of shape \(N, S, 8\) "
+                                         r"\(batch_first=True\) or \(S, 8\), got \(2, 5, 6\)"):
+        dec(nb.randn(2, 4, 8), nb.randn(2, 5, 6))
+    with pytest.raises(ValueError, match=r"TransformerDecoder\(num_layers=2, d_model=8, "
+                                         r"nhead=2\): expected tgt of shape \(N, T, 8\) "
+                                         r"\(batch_first=True\) or \(T, 8\), got \(2, 4, 7\)"):
+        nn.TransformerDecoder(dec, 2)(nb.randn(2, 4, 7), nb.randn(2, 5, 8))
+    with pytest.raises(ValueError, match=r"TransformerDecoder\(num_layers=2, d_model=8, "
+                                         r"nhead=2\): tgt of shape \(2, 4, 8\) and memory of "
+                                         r"shape \(3, 5, 8\) must be both batched"):
+        nn.TransformerDecoder(dec, 2)(nb.randn(2, 4, 8), nb.randn(3, 5, 8))
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer\(d_model=8, nhead=2\): "
+                                         r"tgt of shape \(4, 8\) and memory of shape "
+                                         r"\(2, 5, 8\) must be both batched"):
+        dec(nb.randn(4, 8), nb.randn(2, 5, 8))
+    # unbatched input still works through the layers and the stacks
+    assert nn.TransformerEncoder(layer, 2)(nb.randn(5, 8)).shape == (5, 8)
+    assert nn.TransformerDecoder(dec, 2)(nb.randn(4, 8), nb.randn(5, 8)).shape == (4, 8)
     model = nn.Transformer(8, 2, 1, 1, 16)
     with pytest.raises(ValueError, match=r"Transformer\(d_model=8\): expected tgt of shape "
                                          r"\(\*, N, 8\) or \(\*, 8\), got \(4, 2, 6\)"):

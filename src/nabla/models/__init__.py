@@ -37,6 +37,8 @@ class ModelEntry:
     model_defaults: dict = field(default_factory=dict)
     # "classification", "language-model", "seq2seq" or "text-classification"
     task: str = "classification"
+    # a convolutional net: its inputs are images (C, H, W), never vectors
+    images: bool = False
 
 
 _SMALL = {"epochs": 10, "batch_size": 64, "optimizer": "adam", "lr": 1e-3}
@@ -52,20 +54,20 @@ MODELS: dict[str, ModelEntry] = {
                       {**_SMALL, "epochs": 20}),
     "lenet5": ModelEntry(lenet5, "digits", "LeNet-5 (LeCun et al. 1998), 8x8 inputs upsampled "
                          "to 32x32", {"epochs": 30, "batch_size": 32, "optimizer": "adamw",
-                                      "lr": 2e-3, "label_smoothing": 0.1}, {"dropout": 0.3}),
-    "cifar_net": ModelEntry(cifar_net, "cifar10", "the PyTorch tutorial CIFAR-10 net",
+                                      "lr": 2e-3, "label_smoothing": 0.1}, {"dropout": 0.3}, images=True),
+    "cifar_net": ModelEntry(cifar_net, "digits32", "the PyTorch tutorial CIFAR-10 net",
                             {"epochs": 10, "batch_size": 4, "optimizer": "sgd", "lr": 1e-3,
-                             "momentum": 0.9}),
-    "alexnet": ModelEntry(alexnet, "cifar10", "small AlexNet-style net (Krizhevsky et al. 2012)",
-                          _CONV),
-    "vgg11": ModelEntry(vgg11, "cifar10", "VGG-11 with batch norm (Simonyan & Zisserman 2015)",
-                        _CONV),
-    "vgg16": ModelEntry(vgg16, "cifar10", "VGG-16 with batch norm", _CONV),
-    "resnet20": ModelEntry(resnet20, "cifar10", "CIFAR ResNet-20 (He et al. 2016)", _CONV),
-    "resnet32": ModelEntry(resnet32, "cifar10", "CIFAR ResNet-32", _CONV),
-    "resnet18": ModelEntry(resnet18, "cifar10", "ResNet-18, 3x3 stem for small images", _CONV),
-    "mobilenet": ModelEntry(mobilenet, "cifar10", "MobileNet v1, depthwise-separable "
-                            "(Howard et al. 2017)", _CONV),
+                             "momentum": 0.9}, images=True),
+    "alexnet": ModelEntry(alexnet, "digits32", "small AlexNet-style net (Krizhevsky et al. 2012)",
+                          _CONV, images=True),
+    "vgg11": ModelEntry(vgg11, "digits32", "VGG-11 with batch norm (Simonyan & Zisserman 2015)",
+                        _CONV, images=True),
+    "vgg16": ModelEntry(vgg16, "digits32", "VGG-16 with batch norm", _CONV, images=True),
+    "resnet20": ModelEntry(resnet20, "digits32", "CIFAR ResNet-20 (He et al. 2016)", _CONV, images=True),
+    "resnet32": ModelEntry(resnet32, "digits32", "CIFAR ResNet-32", _CONV, images=True),
+    "resnet18": ModelEntry(resnet18, "digits32", "ResNet-18, 3x3 stem for small images", _CONV, images=True),
+    "mobilenet": ModelEntry(mobilenet, "digits32", "MobileNet v1, depthwise-separable "
+                            "(Howard et al. 2017)", _CONV, images=True),
     # sequences (nabla.train.tasks): text from Python's standard library, generated dates
     "char_lstm": ModelEntry(char_lstm, "stdlib-text", "character-level LSTM language model "
                             "(Hochreiter & Schmidhuber 1997)", _CHAR_LM, task="language-model"),

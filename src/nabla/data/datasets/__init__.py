@@ -25,6 +25,8 @@ class DatasetEntry(NamedTuple):
 _REGISTRY = {
     "digits": DatasetEntry(Digits, "scikit-learn's 1 797 real 8x8 handwritten digits, 10 classes "
                            "(1 438 train / 359 test, bundled)", {}),
+    "digits32": DatasetEntry(Digits, "the same digits upsampled to 32x32 (bilinear): the "
+                             "default of the CIFAR-sized conv nets (bundled)", {"size": 32}),
     "moons": DatasetEntry(Moons, "two interleaving half circles, 2-D, 2 classes (generated)",
                           {"n_samples": 1000, "noise": 0.1, "seed": 0}),
     "circles": DatasetEntry(Circles, "a circle inside a circle, 2-D, 2 classes (generated)",

@@ -100,7 +100,8 @@ class Digits(ArrayDataset):
     Split (fixed): stratified, 20 % of each class to test, drawn with
     ``numpy.random.default_rng(0)`` -- 1 438 train and 359 test images.
     ``root`` is accepted for a uniform signature and unused (the data ships
-    with scikit-learn).
+    with scikit-learn). ``size=32`` upsamples every image once, bilinearly, to
+    (1, 32, 32): the input the CIFAR-sized nets expect (``digits32`` in the registry).
     """
 
     classes = [str(i) for i in range(10)]
@@ -111,13 +112,28 @@ class Digits(ArrayDataset):
 
     def __init__(self, root: str | None = None, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False):
+                 download: bool = False, size: int | None = None):
         digits = _sklearn_datasets().load_digits()
         images = digits.images.astype(np.float32)[:, None] / np.float32(16.0)  # (1797, 1, 8, 8)
+        if size is not None:
+            if int(size) < 1:
+                raise ValueError(f"Digits: size must be a positive number of pixels, got {size}")
+            images = _upsample(images, int(size))
+            self.input_shape = (1, int(size), int(size))
         train_idx, test_idx = stratified_split(digits.target, self.test_fraction, self.split_seed)
         idx = train_idx if train else test_idx
         self.root, self.train = root, train
         super().__init__(images[idx], digits.target[idx], transform, target_transform)
+
+
+def _upsample(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, 1, 8, 8) -> (N, 1, size, size), bilinear (PyTorch's align_corners=False)."""
+    from ...autograd.grad_mode import no_grad
+    from ...nn.functional import interpolate
+    from ...ops.creation import tensor
+    with no_grad():
+        return interpolate(tensor(images), size=(size, size), mode="bilinear",
+                           align_corners=False).numpy()
 
 
 class _Toy2D(ArrayDataset):
