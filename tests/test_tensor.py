@@ -267,3 +267,20 @@ def test_generator_is_independent_of_the_global_stream():
     g2 = nb.Generator().manual_seed(3)
     np.testing.assert_array_equal(nb.randn(4, generator=g2).numpy(), from_g)
     assert g.initial_seed() == 3
+
+
+def test_data_is_a_tensor_view_outside_the_graph_as_in_pytorch():
+    w = nb.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    d = w.data
+    assert isinstance(d, nb.Tensor) and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.array, w.array) and type(w.array) is np.ndarray
+    d.fill_(0.5)                                   # reaches w, unseen by autograd
+    np.testing.assert_array_equal(w.detach().numpy(), np.full((2, 2), 0.5))
+    w.data.mul_(2.0)
+    assert w.sum().item() == 4.0
+    w.data = nb.zeros(3)                           # replaces the array, any shape
+    assert tuple(w.shape) == (3,) and w.requires_grad
+    values, idx = nb.max(nb.tensor([[1.0, 5.0], [7.0, 2.0]]).data, 1)
+    assert idx.tolist() == [1, 0] and values.tolist() == [5.0, 7.0]
+    with pytest.raises(TypeError, match="Tensor.data: expected a Tensor, got list"):
+        w.data = [1.0]

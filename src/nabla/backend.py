@@ -195,7 +195,7 @@ def is_pinned(array) -> bool:
     if not cuda_is_available() or not isinstance(array, np.ndarray) or array.size == 0:
         return False
     try:
-        attrs = _cupy.cuda.runtime.pointerGetAttributes(array.ctypes.data)
+        attrs = _cupy.cuda.runtime.pointerGetAttributes(array.ctypes.array)
     except Exception:
         return False
     return int(attrs.type) == 1  # cudaMemoryTypeHost

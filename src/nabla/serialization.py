@@ -55,7 +55,7 @@ class _Encoder:
 
     def encode(self, obj, path: tuple):
         if isinstance(obj, Tensor):
-            node = {"key": self._store(obj.data, path), "device": str(obj.device)}
+            node = {"key": self._store(obj.array, path), "device": str(obj.device)}
             if obj.requires_grad:
                 node["requires_grad"] = True
             return {"__tensor__": node}

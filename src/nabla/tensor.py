@@ -23,19 +23,21 @@ class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
     Create tensors with :func:`nabla.tensor`, :func:`nabla.zeros`, ... rather
-    than with this constructor.
+    than with this constructor. ``array`` is the backend array (NumPy or CuPy) that
+    the ops compute on; ``data`` is what it is in PyTorch: the same memory as a Tensor
+    outside the graph (``w.data.normal_(0, 0.02)``, ``torch.max(out.data, 1)``).
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_retains_grad",
+    __slots__ = ("array", "requires_grad", "grad", "_node", "_version", "_retains_grad",
                  "_hooks", "_tangents", "_base", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         elif not isinstance(data, _NDARRAY_TYPES):
             data = np.asarray(data)
-        self.data = data
+        self.array = data
         self.grad = None
         self._node = None
         self._version = [0]
@@ -53,7 +55,7 @@ class Tensor:
         t = cls.__new__(cls)
         if type(data) is not np.ndarray and not isinstance(data, _NDARRAY_TYPES):
             data = np.asarray(data)  # NumPy returns scalars for 0-d results
-        t.data = data
+        t.array = data
         t.requires_grad = False
         t.grad = None
         t._node = None
@@ -67,15 +69,15 @@ class Tensor:
     # -- basic properties --------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> backend.Device:
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def is_cuda(self) -> bool:
@@ -83,33 +85,33 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.data.shape
-        n = self.data.ndim
+            return self.array.shape
+        n = self.array.ndim
         if not -max(n, 1) <= dim < max(n, 1):
             raise IndexError(f"size(): dimension {dim} is out of range for a tensor with {n} "
                              f"dimensions (expected to be in [{-max(n, 1)}, {max(n, 1) - 1}])")
-        return self.data.shape[dim] if n else 1
+        return self.array.shape[dim] if n else 1
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def nelement(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self.array.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     @property
     def is_leaf(self) -> bool:
@@ -120,7 +122,7 @@ class Tensor:
         return self._node
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     @property
     def _version_count(self) -> int:
@@ -132,20 +134,20 @@ class Tensor:
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; use "
                 "tensor.detach().numpy()")
-        return backend.to_device(self.data, backend.CPU)
+        return backend.to_device(self.array, backend.CPU)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python scalar, got "
                 f"shape {tuple(self.shape)}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
-        return backend.to_device(self.data, backend.CPU).tolist()
+        return backend.to_device(self.array, backend.CPU).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        a = backend.to_device(self.data, backend.CPU)
+        a = backend.to_device(self.array, backend.CPU)
         return a if dtype is None else a.astype(dtype)
 
     def __float__(self) -> float:
@@ -155,14 +157,14 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub":
+        if self.array.dtype.kind not in "iub":
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"bool(): the truth value of a tensor with {self.data.size} elements is "
+                f"bool(): the truth value of a tensor with {self.array.size} elements is "
                 f"ambiguous; use .any() or .all()")
         return bool(self.item())
 
@@ -170,13 +172,13 @@ class Tensor:
         return id(self)
 
     def contiguous(self) -> "Tensor":
-        if self.data.flags.c_contiguous:
+        if self.array.flags.c_contiguous:
             return self
         from .ops.convert import clone
         return clone(self)
 
     def is_contiguous(self) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        return bool(self.array.flags.c_contiguous)
 
     def to(self, *args, dtype=None, device=None, copy: bool = False,
            non_blocking: bool = False) -> "Tensor":
@@ -211,10 +213,10 @@ class Tensor:
                                f"{self.device}")
         if self.is_pinned():
             return self
-        return Tensor._wrap(backend.pin_memory(self.data))
+        return Tensor._wrap(backend.pin_memory(self.array))
 
     def is_pinned(self) -> bool:
-        return backend.is_pinned(self.data)
+        return backend.is_pinned(self.array)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -245,9 +247,24 @@ class Tensor:
     def cuda(self, index: int = 0) -> "Tensor":
         return self.to(backend.Device("cuda", index))
 
+    @property
+    def data(self) -> "Tensor":
+        """The same memory as a Tensor that records nothing, as in PyTorch: in-place
+        changes through it reach this tensor without autograd seeing them."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        """``param.data = t``: this tensor now holds ``t``'s array (any shape)."""
+        if isinstance(value, Tensor):
+            value = value.array
+        elif not isinstance(value, _NDARRAY_TYPES):
+            raise TypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
+        self.array = value
+
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self.array)
         t._version = self._version  # shares memory, so shares the version counter
         return t
 
@@ -259,8 +276,8 @@ class Tensor:
             raise RuntimeError("deepcopy: only leaf tensors support deepcopy (this one was "
                                "computed by an op recorded for autograd); copy "
                                "tensor.detach() instead")
-        new = Tensor._wrap(self.data.copy()) if type(self) is Tensor else \
-            type(self)(Tensor._wrap(self.data.copy()), requires_grad=self.requires_grad)
+        new = Tensor._wrap(self.array.copy()) if type(self) is Tensor else \
+            type(self)(Tensor._wrap(self.array.copy()), requires_grad=self.requires_grad)
         new.requires_grad = self.requires_grad
         memo[id(self)] = new
         if self.grad is not None:
@@ -277,7 +294,7 @@ class Tensor:
         return clone(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise RuntimeError(
                 f"requires_grad_: only floating-point tensors can require gradients, got "
                 f"dtype {self.dtype}")
@@ -342,7 +359,7 @@ class Tensor:
             raise RuntimeError(
                 f"{name}: in-place operation on a view of another tensor while "
                 f"recording gradients is not supported; clone() the view first")
-        old = Tensor._wrap(self.data.copy())
+        old = Tensor._wrap(self.array.copy())
         old.requires_grad, old._node = self.requires_grad, self._node
         if self._node is not None:
             self._node._out = _weakref(old)
@@ -363,11 +380,11 @@ class Tensor:
             raise RuntimeError(
                 f"{name}: result type {result.dtype} can't be cast to the tensor's dtype "
                 f"{self.dtype}")
-        if not getattr(self.data.flags, "writeable", True):
+        if not getattr(self.array.flags, "writeable", True):
             raise RuntimeError(
                 f"{name}: the tensor of shape {tuple(self.shape)} is a read-only (expanded) "
                 f"view; clone() it first")
-        self.data[...] = result.data
+        self.array[...] = result.array
         self._version[0] += 1
 
     def zero_(self) -> "Tensor":
@@ -380,7 +397,7 @@ class Tensor:
                                    f"in-place operation; wrap it in nabla.no_grad()")
             # the result no longer depends on the old history: a constant now
             self._node, self.requires_grad = None, False
-        self.data[...] = value.data if isinstance(value, Tensor) else value
+        self.array[...] = value.array if isinstance(value, Tensor) else value
         self._version[0] += 1
         return self
 
@@ -392,7 +409,7 @@ class Tensor:
         if src.device != self.device:
             src = src.to(self.device)
         try:
-            self.data[...] = src.data
+            self.array[...] = src.array
         except ValueError:
             raise RuntimeError(
                 f"copy_: source of shape {tuple(src.shape)} does not broadcast to destination "
@@ -408,16 +425,16 @@ class Tensor:
                 f"nabla.where / masked_fill / scatter, or assign under no_grad())")
         from .ops.index import assign
 
-        assign(self.data, index, value.data if isinstance(value, Tensor) else value)
+        assign(self.array, index, value.array if isinstance(value, Tensor) else value)
         self._version[0] += 1
 
     # -- printing ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        arr = backend.to_device(self.data, backend.CPU)
+        arr = backend.to_device(self.array, backend.CPU)
         body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
                                edgeitems=3, prefix="tensor(")
         extras = []
-        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_) or arr.size == 0:
+        if self.array.dtype not in (backend.float32, backend.int64, backend.bool_) or arr.size == 0:
             extras.append(f"dtype=nabla.{backend.dtype_name(self.dtype)}")
         if arr.size == 0:
             extras.append(f"size={tuple(self.shape)}")
@@ -466,22 +483,22 @@ def lift(value, like: Tensor) -> Tensor:
     (a float next to an integer tensor takes the default float dtype), as in PyTorch."""
     if isinstance(value, Tensor):
         return value
-    xp = backend.get_array_module(like.data)
+    xp = backend.get_array_module(like.array)
     if isinstance(value, bool):
-        kind = like.data.dtype.kind
-        return Tensor._wrap(xp.asarray(value, dtype=like.data.dtype if kind != "b" else bool))
+        kind = like.array.dtype.kind
+        return Tensor._wrap(xp.asarray(value, dtype=like.array.dtype if kind != "b" else bool))
     if isinstance(value, numbers.Integral):
-        dt = like.data.dtype if like.data.dtype.kind in "iuf" else backend.int64
+        dt = like.array.dtype if like.array.dtype.kind in "iuf" else backend.int64
         return Tensor._wrap(xp.asarray(value, dtype=dt))
     if isinstance(value, numbers.Real):
-        dt = like.data.dtype if like.data.dtype.kind == "f" else backend.get_default_dtype()
+        dt = like.array.dtype if like.array.dtype.kind == "f" else backend.get_default_dtype()
         return Tensor._wrap(xp.asarray(value, dtype=dt))
     if isinstance(value, _NDARRAY_TYPES) or isinstance(value, np.generic):
         return Tensor._wrap(xp.asarray(value))
     if isinstance(value, (list, tuple)):
         arr = np.asarray(value)
         if arr.dtype.kind == "f":
-            arr = arr.astype(like.data.dtype if like.data.dtype.kind == "f"
+            arr = arr.astype(like.array.dtype if like.array.dtype.kind == "f"
                              else backend.get_default_dtype())
         return Tensor._wrap(xp.asarray(arr))
     raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")

@@ -76,6 +76,78 @@ with torch.no_grad():
 print(f"RESTORED {same}")
 '''
 
+CONV_SCRIPT = '''
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Net(nn.Module):  # the PyTorch tutorial's CIFAR net, with batch norm
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.bn = nn.BatchNorm2d(16)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.bn(self.conv2(x))))
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+rng = np.random.default_rng(0)
+X = torch.tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
+y = torch.tensor(rng.integers(0, 10, 32)).long()
+net = Net()
+for m in net.modules():  # the legacy .data idioms of many scripts
+    if isinstance(m, nn.Conv2d):
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
+        m.bias.data.fill_(0.0)
+for name, p in net.named_parameters():  # then a fixed start, the same in both frameworks
+    fan = int(np.prod(p.shape[1:])) if p.dim() > 1 else 4
+    p.data.copy_(torch.tensor((rng.uniform(-1, 1, tuple(p.shape)) / np.sqrt(fan))
+                              .astype(np.float32)))
+net.fc3.weight.data.mul_(0.5)
+loader = DataLoader(TensorDataset(X, y), batch_size=8, shuffle=False, num_workers=2)
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True,
+                            weight_decay=5e-4)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.9)
+with torch.no_grad():
+    print(f"INITIAL {F.cross_entropy(net(X), y).item():.10f}")
+for epoch in range(8):
+    net.train()
+    for inputs, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(net(inputs), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm=1.0)
+        optimizer.step()
+    scheduler.step()
+correct = total = 0
+net.eval()
+with torch.no_grad():
+    for images, labels in DataLoader(TensorDataset(X, y), batch_size=4):
+        outputs = net(images)
+        _, predicted = torch.max(outputs.data, 1)
+        total += labels.size(0)
+        correct += (predicted == labels).sum().item()
+    final_loss = F.cross_entropy(net(X), y).item()
+print("first weight", float(net.conv1.weight.data.numpy()[0, 0, 0, 0]))
+print(f"RESULT {final_loss:.10f} {correct / total:.10f}")
+'''
+
 IMPORTS_TO_NABLA = [
     ("import torch\n", "import nabla as torch\n"),
     ("import torch.nn as nn\n", "import nabla.nn as nn\n"),
@@ -152,3 +224,20 @@ def test_checkpoint_lines_port_too(tmp_path):
     assert "RESTORED True" in out
     torch_out = _run_torch(SCRIPT + CHECKPOINT, data, str(tmp_path / "model.pt"))
     assert "RESTORED True" in torch_out
+
+
+@needs_torch
+def test_tutorial_conv_script_with_data_idioms_ports(tmp_path):
+    """Conv, batch norm, max pool, worker processes, Nesterov SGD, StepLR, gradient clipping
+    and the legacy ``.data`` idioms (``init.normal_(w.data)``, ``w.data.fill_``,
+    ``p.data.copy_``, ``torch.max(outputs.data, 1)``, ``.data.numpy()``)."""
+    torch_out = _run_torch(CONV_SCRIPT)
+    nabla_out = _run(_to_nabla(CONV_SCRIPT))
+    torch_loss, torch_acc = _result(torch_out)
+    nabla_loss, nabla_acc = _result(nabla_out)
+    initial = float(re.search(r"INITIAL (\S+)", torch_out).group(1))
+    assert torch_loss < initial - 0.3  # it trained (on random labels: memorising them)
+    assert float(re.search(r"INITIAL (\S+)", nabla_out).group(1)) == pytest.approx(initial,
+                                                                                  abs=1e-5)
+    assert nabla_loss == pytest.approx(torch_loss, abs=1e-3)
+    assert nabla_acc == pytest.approx(torch_acc, abs=1e-6)

@@ -162,7 +162,7 @@ def test_repeat_is_a_copy_with_accumulated_gradient():
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     y = x.repeat(3)
     assert y.tolist() == [1.0, 2.0] * 3
-    assert not np.shares_memory(y.data, x.data) and y._version is not x._version
+    assert not np.shares_memory(y.array, x.array) and y._version is not x._version
     y.backward(nb.tensor([1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0]))
     assert x.grad.tolist() == [10101.0, 101010.0]
     z = nb.tensor([[1.0, 2.0]]).repeat(1, 1)  # all ones: still a fresh, writable copy
@@ -499,7 +499,7 @@ _VIEWS = {
 def test_views_share_memory_and_version_counter(name):
     x = nb.tensor(rand(3, 4))
     y = _VIEWS[name](x)
-    assert np.shares_memory(y.data, x.data)
+    assert np.shares_memory(y.array, x.array)
     assert y._version is x._version
     before = y.numpy().copy()
     x.mul_(2)  # an in-place op on the base is seen by the view and bumps its version
@@ -522,7 +522,7 @@ _COPIES = {
 def test_copies_own_their_memory(name):
     x = nb.tensor(rand(3, 4))
     y = _COPIES[name](x)
-    assert not np.shares_memory(y.data, x.data)
+    assert not np.shares_memory(y.array, x.array)
     assert y._version is not x._version
     before = y.numpy().copy()
     x.mul_(2)

@@ -131,11 +131,11 @@ def test_parameters_without_grad_are_skipped():
 
 def test_update_bumps_version_and_keeps_identity():
     p = Parameter(nb.tensor([1.0]))
-    data, version = p.data, p._version[0]
+    data, version = p.array, p._version[0]
     opt = optim.SGD([p], lr=1.0)
     p.grad = nb.tensor([0.5])
     opt.step()
-    assert p.data is data and p._version[0] == version + 1 and p.item() == 0.5
+    assert p.array is data and p._version[0] == version + 1 and p.item() == 0.5
     assert p.requires_grad and p.is_leaf
 
 
@@ -238,7 +238,7 @@ def test_state_dict_survives_json_keys_and_lists():
     assert fresh.state[0]["step"] == 3
     np.testing.assert_array_equal(fresh.state[2]["exp_avg"].numpy(),
                                   opt.state[2]["exp_avg"].numpy())
-    assert fresh.state[2]["exp_avg"].data is not mangled["state"]["2"]["exp_avg"]
+    assert fresh.state[2]["exp_avg"].array is not mangled["state"]["2"]["exp_avg"]
 
 
 def test_state_dict_through_nabla_save(tmp_path):

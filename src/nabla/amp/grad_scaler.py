@@ -83,7 +83,7 @@ class GradScaler:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad.array
                 if g.dtype == backend.float16:
                     raise ValueError(f"GradScaler: a parameter of shape {tuple(p.shape)} has "
                                      f"a float16 gradient; keep parameters in float32 (autocast "

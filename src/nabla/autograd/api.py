@@ -27,12 +27,12 @@ def _root_grads(outputs: list, grad_outputs, caller: str) -> list:
                 f"has no grad_fn; did you create it under no_grad() or from tensors without "
                 f"requires_grad=True?")
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(
                     f"{caller}: grad can be implicitly created only for scalar outputs, but "
                     f"output {i} has shape {tuple(out.shape)}; pass gradient= (a tensor of that "
                     f"shape), or reduce the output first (e.g. .sum())")
-            g = type(out)._wrap(get_array_module(out.data).ones_like(out.data))
+            g = type(out)._wrap(get_array_module(out.array).ones_like(out.array))
         else:
             g = g if hasattr(g, "_node") else type(out)(g)
             if g.shape != out.shape:

@@ -62,7 +62,7 @@ def _owner(array):
 
 def _own(grad, handed: set):
     """A gradient safe to store in ``.grad``: writeable and shared with no other."""
-    arr = grad.data
+    arr = grad.array
     key = _owner(arr)
     if key in handed or not getattr(arr.flags, "writeable", True):
         arr = arr.copy()
@@ -86,7 +86,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     order = _topological_order(roots)
     # autograd.grad: run only the part of the graph that leads to the inputs asked for
     needed = None if capture is None else _leading_to(order, capture)
-    handed = {_owner(g.data) for g in root_grads}
+    handed = {_owner(g.array) for g in root_grads}
     prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
     prev_in_backward, STATE.in_backward = STATE.in_backward, True
     # rules run in the dtypes the forward chose: autocast never re-casts a backward
@@ -128,11 +128,11 @@ def _scatter(node, g, table: dict, owned: set) -> None:
     key = id(inp)
     prev = table.get(key)
     if prev is None or key not in owned:
-        xp = get_array_module(g.data)
-        buf = xp.zeros(inp.shape, dtype=inp.dtype) if prev is None else prev.data.copy()
+        xp = get_array_module(g.array)
+        buf = xp.zeros(inp.shape, dtype=inp.dtype) if prev is None else prev.array.copy()
         table[key] = inp._wrap(buf)
         owned.add(key)
-    node.scatter_add(table[key].data, g.data)
+    node.scatter_add(table[key].array, g.array)
 
 
 def _propagate(node, g, table: dict, retain_graph: bool, owned: set) -> None:
@@ -158,7 +158,7 @@ def _propagate(node, g, table: dict, retain_graph: bool, owned: set) -> None:
         if gi.dtype != inp.dtype:
             gi = gi.to(inp.dtype)
         if STATE.anomaly:
-            _check_finite(gi.data, f"{node.name} (backward)", getattr(node, "trace", "?"))
+            _check_finite(gi.array, f"{node.name} (backward)", getattr(node, "trace", "?"))
         key = id(inp)
         prev = table.get(key)
         table[key] = gi if prev is None else prev + gi

@@ -46,7 +46,7 @@ def make_dual(tensor, tangent, *, level: int | None = None):
     if tangent.shape != tensor.shape:
         raise ValueError(f"make_dual: tangent of shape {tuple(tangent.shape)} does not match "
                          f"primal of shape {tuple(tensor.shape)}")
-    if tensor.data.dtype.kind != "f":
+    if tensor.array.dtype.kind != "f":
         raise ValueError(f"make_dual: primal must be floating point, got {tensor.dtype}")
     from ..ops.convert import alias
 

@@ -79,7 +79,7 @@ class Function:
             inputs = autocast_inputs(inputs, cls.autocast, state.autocast)
         fn = cls()
         fn.inputs = inputs
-        arrays = [t.data for t in inputs]
+        arrays = [t.array for t in inputs]
         xp = np
         for a in arrays:  # the common case, all NumPy, costs one type() per input
             if type(a) is not np.ndarray:
@@ -107,7 +107,7 @@ class Function:
         if state.anomaly:
             fn.trace = _user_frame()
             if not state.in_backward:  # inside backward the engine checks per node
-                _check_finite(out.data, f"{cls.__name__} (forward)", fn.trace)
+                _check_finite(out.array, f"{cls.__name__} (forward)", fn.trace)
         return out
 
     # engine hooks -------------------------------------------------------------
@@ -175,7 +175,7 @@ def autocast_inputs(inputs: tuple, policy: str, autocast: tuple) -> tuple:
     target = low if policy == "lower" else np.dtype(np.float32)
     out = []
     for t in inputs:
-        dt = t.data.dtype
+        dt = t.array.dtype
         if (dt != target and dt.kind == "f" and dt.itemsize < 8
                 and t.device.type == device_type):
             t = Cast.apply(t, dtype=target)

@@ -232,7 +232,7 @@ def _grad_and_value(func, args, kwargs, argnums, has_aux: bool, caller: str):
         raise TypeError(f"{caller}: the function's output has dtype {out.dtype}; only "
                         f"floating-point outputs can be differentiated")
     create = STATE.grad_enabled and _reaches_outer([out], call.own_ids)
-    ones = Tensor._wrap(get_array_module(out.data).ones_like(out.data))
+    ones = Tensor._wrap(get_array_module(out.array).ones_like(out.array))
     # with has_aux, aux may still need the graph (it may reach outer tensors through it)
     grads = _pullback([out], [ones], call.leaves, create, retain=has_aux)
     return call.rebuild(grads), _unwrap(out, call.own_ids), _unwrap_tree(aux, call.own_ids)
@@ -355,7 +355,7 @@ def _dual(x, u, n: int):
 # -- Jacobians -------------------------------------------------------------------------------
 def _one_hot(like, k: int):
     """A tensor shaped like ``like`` with a 1 at flat position ``k``."""
-    xp = get_array_module(like.data)
+    xp = get_array_module(like.array)
     e = xp.zeros(like.shape, dtype=like.dtype)
     e.reshape(-1)[k] = 1
     return Tensor._wrap(e)

@@ -36,8 +36,8 @@ def _fd_directional(func, inputs, diff, dirs, eps):
         args = list(inputs)
         for i, u in zip(diff, dirs):
             # keep requires_grad: func may itself differentiate (second-order checks)
-            args[i] = Tensor._wrap(inputs[i].data + sign * eps * u).requires_grad_()
-        return [o.data.astype(np.float64) for o in _float_outputs(_outputs(func(*args)))]
+            args[i] = Tensor._wrap(inputs[i].array + sign * eps * u).requires_grad_()
+        return [o.array.astype(np.float64) for o in _float_outputs(_outputs(func(*args)))]
 
     plus, minus = shifted(1), shifted(-1)
     return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
@@ -89,7 +89,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                           grad_outputs=[v for _, v in pairs], allow_unused=True)
         else:
             grads = [None] * len(diff)
-        got = sum(float((g.data.astype(np.float64) * u).sum())
+        got = sum(float((g.array.astype(np.float64) * u).sum())
                   for g, u in zip(grads, dirs) if g is not None)
         if not _close(got, expected, atol, rtol):
             return _fail(f"gradcheck({name}): reverse mode <vjp(v), u> = {got!r} but finite "
@@ -103,7 +103,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             outs = _float_outputs(_outputs(func(*args)))
             tangents = [forward_ad.unpack_dual(o).tangent for o in outs]
         for k, (t, n) in enumerate(zip(tangents, numeric)):
-            t = np.zeros_like(n) if t is None else t.data.astype(np.float64)
+            t = np.zeros_like(n) if t is None else t.array.astype(np.float64)
             if t.shape != n.shape or not _close(t, n, atol, rtol):
                 err = np.max(np.abs(t - n)) if t.shape == n.shape else "shape mismatch"
                 return _fail(f"gradcheck({name}): forward mode tangent of output {k} differs "

@@ -156,7 +156,7 @@ class _TensorBox:
 def to_transfer(obj):
     """Replace Tensors inside (nested lists/tuples/dicts of) ``obj`` by NumPy boxes."""
     if isinstance(obj, Tensor):
-        return _TensorBox(backend.to_device(obj.data, backend.CPU), str(obj.device))
+        return _TensorBox(backend.to_device(obj.array, backend.CPU), str(obj.device))
     if isinstance(obj, dict):
         return {k: to_transfer(v) for k, v in obj.items()}
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):

@@ -42,8 +42,8 @@ def _stack_tensors(batch: list) -> Tensor:
     if any(t.requires_grad for t in batch):
         from ..ops.shape import stack  # keeps the graph when samples carry gradients
         return stack(batch, 0)
-    xp = backend.get_array_module(*[t.data for t in batch])
-    return Tensor._wrap(xp.stack([t.data for t in batch]))
+    xp = backend.get_array_module(*[t.array for t in batch])
+    return Tensor._wrap(xp.stack([t.array for t in batch]))
 
 
 def _stack_arrays(batch: list) -> Tensor:

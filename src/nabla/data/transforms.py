@@ -49,7 +49,7 @@ def _unpack(img, name: str) -> tuple:
             raise ValueError(f"{name}: expected a tensor image of shape (..., H, W), "
                              f"got shape {tuple(img.shape)}")
         device = img.device
-        array = backend.to_device(img.data, backend.CPU)
+        array = backend.to_device(img.array, backend.CPU)
 
         def rebuild(a):
             return Tensor._wrap(backend.to_device(np.ascontiguousarray(a), device))
@@ -229,7 +229,7 @@ class Normalize:
             if len(values) not in (1, c):
                 raise ValueError(f"Normalize: {name} has {len(values)} values but the image has "
                                  f"{c} channels (shape {tuple(tensor.shape)})")
-        xp = backend.get_array_module(tensor.data)
+        xp = backend.get_array_module(tensor.array)
         mean = xp.asarray(self.mean, dtype=tensor.dtype).reshape(-1, 1, 1)
         std = xp.asarray(self.std, dtype=tensor.dtype).reshape(-1, 1, 1)
         return (tensor - Tensor._wrap(mean)) / Tensor._wrap(std)

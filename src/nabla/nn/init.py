@@ -80,7 +80,7 @@ def _check(tensor, fn: str) -> Tensor:
 def _fill(tensor: Tensor, array) -> Tensor:
     """Copy the host ``array`` into ``tensor`` in place (dtype and device of ``tensor``)."""
     with no_grad():
-        tensor.data[...] = backend.to_device(np.asarray(array).astype(tensor.dtype, copy=False),
+        tensor.array[...] = backend.to_device(np.asarray(array).astype(tensor.dtype, copy=False),
                                              tensor.device)
         tensor._version[0] += 1
     return tensor
@@ -116,7 +116,7 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with the value ``val``."""
     _check(tensor, "constant_")
     with no_grad():
-        tensor.data[...] = val
+        tensor.array[...] = val
         tensor._version[0] += 1
     return tensor
 

@@ -264,13 +264,13 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value.array if isinstance(value, Tensor) else np.asarray(value)
             if tuple(array.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: checkpoint has shape "
                               f"{tuple(array.shape)}, the model has {tuple(target.shape)}")
                 continue
             with no_grad():
-                target.data[...] = backend.to_device(array, target.device).astype(
+                target.array[...] = backend.to_device(array, target.device).astype(
                     target.dtype, copy=False)
                 target._version[0] += 1
         if errors:
@@ -326,7 +326,7 @@ class Module:
                     for t in registry.values():
                         if t is None:
                             continue
-                        t.data = convert(t).data
+                        t.array = convert(t).array
                         if t.grad is not None:
                             t.grad = convert(t.grad)
         return self

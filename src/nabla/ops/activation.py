@@ -50,7 +50,7 @@ class Relu(_Unary):
         return ufunc(self.xp, self.xp.maximum, x, 0)  # a Python 0 keeps x's dtype
 
     def derivative(self):
-        return Tensor._wrap(self.out.data > 0)
+        return Tensor._wrap(self.out.array > 0)
 
     def vjp(self, g):
         return Mul.apply(g, self.derivative())  # float * bool: NumPy's one-pass multiply
@@ -245,11 +245,11 @@ class Gelu(_Unary):
                 t = tanh(_GELU_K * (x + _GELU_C * x * x * x))
                 d_inner = _GELU_K * (1 + (3 * _GELU_C) * x * x)
                 return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
-            return Tensor._wrap(_gelu_tanh_grad(self.xp, x.data, self.tanh))
+            return Tensor._wrap(_gelu_tanh_grad(self.xp, x.array, self.tanh))
         if _rules_differentiated():  # the derivative joins the graph: build it from x
             cdf = 0.5 * (1 + erf(x * _SQRT1_2))
             return cdf + x * (exp(-0.5 * x * x) * _INV_SQRT_2PI)
-        x, xp = x.data, self.xp
+        x, xp = x.array, self.xp
         if self.cdf is None:
             return Tensor._wrap(kernels.gelu_erf_grad(x))
         d = xp.multiply(x, x, out=xp.empty_like(x))  # in place: -x^2/2, phi, x phi, + Phi
@@ -266,10 +266,10 @@ class Gelu(_Unary):
             return g * self.derivative()
         if self.approximate != "tanh":
             if self.cdf is None:  # the GPU kernel: g f'(x) in one pass
-                return Tensor._wrap(kernels.gelu_erf_grad(x.data, g.data))
+                return Tensor._wrap(kernels.gelu_erf_grad(x.array, g.array))
             return g * self.derivative()
         # g f'(x) in one kernel: no separate f'(x) array and no extra pass to multiply
-        return Tensor._wrap(_gelu_tanh_grad(self.xp, x.data, self.tanh, g.data))
+        return Tensor._wrap(_gelu_tanh_grad(self.xp, x.array, self.tanh, g.array))
 
 
 class Softplus(_Unary):
@@ -302,8 +302,8 @@ class Silu(_Unary):
 
     def vjp(self, g):
         x = self.inputs[0]
-        if not _rules_differentiated() and kernels.usable(x.data, g.data, half=True):
-            return Tensor._wrap(kernels.silu_grad(x.data, g.data))
+        if not _rules_differentiated() and kernels.usable(x.array, g.array, half=True):
+            return Tensor._wrap(kernels.silu_grad(x.array, g.array))
         return g * self.derivative()
 
 

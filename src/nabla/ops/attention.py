@@ -104,18 +104,18 @@ def _bias(xp, allowed, dtype) -> Tensor:
 def _masked_scores(scores: Tensor, attn_mask: Tensor | None, is_causal: bool):
     """``scores`` with the mask added, and the rows where every key is masked
     (a bool array that broadcasts against the scores, or None when there are none)."""
-    xp = get_array_module(scores.data)
+    xp = get_array_module(scores.array)
     length, source = scores.shape[-2:]
     if is_causal:  # row i keeps columns 0..i: never empty when there is a key
         return scores + _bias(xp, xp.tri(length, source, dtype=bool), scores.dtype), None
     if attn_mask is None:
         return scores, None
     if attn_mask.dtype == np.bool_:
-        dead = ~attn_mask.data.any(axis=-1, keepdims=True)
-        bias = _bias(xp, attn_mask.data, scores.dtype)
+        dead = ~attn_mask.array.any(axis=-1, keepdims=True)
+        bias = _bias(xp, attn_mask.array, scores.dtype)
     else:
         bias = attn_mask.to(scores.dtype)
-        dead = xp.isneginf(bias.data).all(axis=-1, keepdims=True)
+        dead = xp.isneginf(bias.array).all(axis=-1, keepdims=True)
     return scores + bias, (dead if bool(dead.any()) else None)
 
 
@@ -240,8 +240,8 @@ class FlashAttention(Function):
     def vjp(self, g):
         if _rules_differentiated():
             return vjp_by_composition(self, self._composed, g)
-        q, k, v = (t.data for t in self.inputs)
-        grads = _flash_backward(self.xp, q, k, v, self.out.data, self.lse, g.data,
+        q, k, v = (t.array for t in self.inputs)
+        grads = _flash_backward(self.xp, q, k, v, self.out.array, self.lse, g.array,
                                 self.scale, self.causal)
         return tuple(Tensor._wrap(d) if n else None
                      for d, n in zip(grads, self.needs_input_grad))

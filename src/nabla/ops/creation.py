@@ -20,7 +20,7 @@ def _place(array, dtype, device, requires_grad: bool) -> Tensor:
 def _infer(data) -> np.ndarray:
     """``data`` as a NumPy array; Python floats take the default float dtype."""
     if isinstance(data, Tensor):
-        return backend.to_device(data.data, backend.CPU)
+        return backend.to_device(data.array, backend.CPU)
     if isinstance(data, (np.ndarray, np.generic)):
         return np.asarray(data)
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):

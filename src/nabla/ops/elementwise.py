@@ -28,7 +28,7 @@ from ..tensor import _NDARRAY_TYPES, Tensor, lift
 # -- helpers -----------------------------------------------------------------------
 def _pair(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of a common category (see the module docstring)."""
-    if type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype:
+    if type(a) is Tensor and type(b) is Tensor and a.array.dtype is b.array.dtype:
         return a, b  # the common case, first
     if isinstance(a, Tensor):
         b = lift(b, a)
@@ -104,7 +104,7 @@ def _mask(x: Tensor, array) -> Tensor:
 
 def _zeros(like: Tensor) -> Tensor:
     """A constant tensor of zeros with ``like``'s shape, dtype and device."""
-    return Tensor._wrap(get_array_module(like.data).zeros_like(like.data))
+    return Tensor._wrap(get_array_module(like.array).zeros_like(like.array))
 
 
 def _sigmoid_array(xp, x):
@@ -680,7 +680,7 @@ def _trunc_div(x, y):
 
 def _check_int_division(a: Tensor, b: Tensor, op: str) -> None:
     """Integer division by zero is an error (NumPy would silently give 0)."""
-    if a.dtype.kind in "iub" and b.dtype.kind in "iub" and not bool(b.data.all()):
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub" and not bool(b.array.all()):
         raise ZeroDivisionError(f"{op}: integer division by zero")
 
 
@@ -708,7 +708,7 @@ def fmod(input, other) -> Tensor:
 def pow(input, exponent) -> Tensor:
     """``input ** exponent``, broadcasting."""
     a, b = _pair(input, exponent)
-    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and bool((b.data < 0).any()):
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and bool((b.array < 0).any()):
         raise RuntimeError("pow: integers to negative integer powers are not allowed; "
                            "convert the base to float first")
     return _apply(Pow, "pow", a, b)
@@ -771,8 +771,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
 def where(condition, input, other) -> Tensor:
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (broadcasting)."""
     a, b = _pair(input, other)
-    cond = condition.data if isinstance(condition, Tensor) else condition
-    cond = get_array_module(a.data).asarray(cond)
+    cond = condition.array if isinstance(condition, Tensor) else condition
+    cond = get_array_module(a.array).asarray(cond)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     try:
@@ -994,17 +994,17 @@ signbit = _elementwise_nograd("signbit", "signbit")
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
-    return input.shape == other.shape and bool(eq(input, other).data.all())
+    return input.shape == other.shape and bool(eq(input, other).array.all())
 
 
 def allclose(input: Tensor, other: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
+    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).array.all())
 
 
 def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
     """``|input - other| <= atol + rtol * |other|`` elementwise (no gradient)."""
     a, b = _pair(input, other)
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     return _nograd(lambda x, y: xp.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan),
                    a, b, op="isclose")
 
@@ -1087,12 +1087,12 @@ def _ufunc_inplace(fn, ufunc_name: str):
     """``x.add_(y)`` and kin: outside recording, one ufunc call writing into x's memory
     (an optimizer step makes no temporary copy); otherwise the generic path."""
     def method(self, other, **kwargs):
-        if not kwargs and self.data.dtype.kind == "f" and not (STATE.grad_enabled and (
+        if not kwargs and self.array.dtype.kind == "f" and not (STATE.grad_enabled and (
                 self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))):
-            o = other.data if isinstance(other, Tensor) else other
-            if type(o) is type(self.data) or isinstance(o, numbers.Number):
+            o = other.array if isinstance(other, Tensor) else other
+            if type(o) is type(self.array) or isinstance(o, numbers.Number):
                 try:
-                    getattr(get_array_module(self.data), ufunc_name)(self.data, o, out=self.data)
+                    getattr(get_array_module(self.array), ufunc_name)(self.array, o, out=self.array)
                 except (ValueError, TypeError):
                     pass  # broadcast, read-only or casting trouble: the generic path explains
                 else:

@@ -46,7 +46,7 @@ def _normalize_item(item, data):
     if isinstance(item, numbers.Integral):
         return int(item)
     if isinstance(item, Tensor):
-        item = item.data
+        item = item.array
     elif isinstance(item, list):
         item = _list_index(item)
     if not (hasattr(item, "dtype") and hasattr(item, "ndim")):
@@ -237,7 +237,7 @@ def _index(x: Tensor, index: tuple) -> Tensor:
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with NumPy's (and PyTorch's) rules; gradients accumulate over
     repeated indices."""
-    index = normalize_index(index, input.data)
+    index = normalize_index(index, input.array)
     if not _is_basic(index) and any(isinstance(i, int) for i in index):
         # PyTorch applies integers first, as a basic index, then the arrays; NumPy
         # counts integers as advanced indices, which moves the result's dimensions
@@ -289,12 +289,12 @@ def _dim(dim: int, ndim: int, op: str) -> int:
 
 def _index_data(index, like: Tensor, op: str):
     """The array of an index argument, checked to be int64/int32, on ``like``'s device."""
-    data = index.data if isinstance(index, Tensor) else index
+    data = index.array if isinstance(index, Tensor) else index
     if not (hasattr(data, "dtype") and hasattr(data, "ndim")):
         raise TypeError(f"{op}: index must be an integer Tensor, got {type(index).__name__}")
     if data.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{op}: expected index of dtype int64 or int32, got {data.dtype}")
-    return backend.to_device(data, backend.device_of(like.data))
+    return backend.to_device(data, backend.device_of(like.array))
 
 
 def _along_dim(index, dim: int) -> tuple:
@@ -410,7 +410,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         return _on_1d(scatter, input, dim, index, src, value=value).reshape(())
     dim, data = _prepare_along_dim("scatter", input, dim, index)
     if src is None:
-        xp = backend.get_array_module(input.data)
+        xp = backend.get_array_module(input.array)
         src = Tensor._wrap(xp.asarray(value).astype(input.dtype))
     else:
         src = _src_tensor("scatter", input, src, data)
@@ -498,12 +498,12 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 # -- masks --------------------------------------------------------------------------------
 def _mask_data(mask, input: Tensor, op: str):
-    data = mask.data if isinstance(mask, Tensor) else mask
+    data = mask.array if isinstance(mask, Tensor) else mask
     if not hasattr(data, "dtype"):
         data = np.asarray(data)
     if data.dtype != np.bool_:
         raise RuntimeError(f"{op}: expected a bool mask, got dtype {data.dtype}")
-    return backend.to_device(data, backend.device_of(input.data))
+    return backend.to_device(data, backend.device_of(input.array))
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
@@ -524,7 +524,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
                                f"tensor of shape {tuple(value.shape)}")
         value = value if value.dtype == input.dtype else value.to(input.dtype)
     elif isinstance(value, numbers.Number):
-        xp = backend.get_array_module(input.data)
+        xp = backend.get_array_module(input.array)
         # the value takes input's dtype, as in PyTorch (2.7 into an int tensor is 2)
         value = Tensor._wrap(xp.asarray(value).astype(input.dtype))
     else:
@@ -541,7 +541,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     except ValueError:
         raise RuntimeError(f"masked_select: mask of shape {tuple(data.shape)} and input of "
                            f"shape {tuple(input.shape)} do not broadcast") from None
-    xp = backend.get_array_module(input.data)
+    xp = backend.get_array_module(input.array)
     x = input if input.shape == shape else input.broadcast_to(shape)
     return AdvancedIndex.apply(x, index=(xp.broadcast_to(data, shape),))
 
@@ -559,7 +559,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expected an integer tensor of class indices, got dtype "
                            f"{tensor.dtype}")
-    data = tensor.data
+    data = tensor.array
     if num_classes == -1:
         if data.size == 0:
             raise RuntimeError("one_hot: cannot infer the number of classes from an empty "
@@ -580,8 +580,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero entries: an (n, ndim) int64 tensor, or with
     ``as_tuple=True`` one 1-D tensor per dimension (a 0-d input acts as 1-D)."""
-    xp = backend.get_array_module(input.data)
-    data = input.data
+    xp = backend.get_array_module(input.array)
+    data = input.array
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(xp.int64, copy=False))
                      for i in xp.nonzero(xp.atleast_1d(data)))

@@ -55,10 +55,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     (n,) @ (n,) -> (); (n,) @ (..., n, m) -> (..., m); (..., k, n) @ (n,) -> (..., k);
     (..., k, n) @ (..., n, m) -> (..., k, m) with the batch dims broadcast.
     """
-    if input.data.ndim >= 2 and other.data.ndim >= 2 and input.data.dtype == other.data.dtype:
+    if input.array.ndim >= 2 and other.array.ndim >= 2 and input.array.dtype == other.array.dtype:
         return Matmul.apply(input, other)  # the common case, first
     input, other = autocast_args(Matmul, input, other)  # float16 and float32 under autocast
-    if input.data.ndim >= 2 and other.data.ndim >= 2 and input.data.dtype == other.data.dtype:
+    if input.array.ndim >= 2 and other.array.ndim >= 2 and input.array.dtype == other.array.dtype:
         return Matmul.apply(input, other)
     if input.ndim == 0 or other.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
@@ -266,7 +266,7 @@ def _embed_diagonal(x: Tensor, sub: str) -> Tensor:
     indexed by ``sub`` (zero off them): the adjoint of taking a diagonal."""
     from ..backend import get_array_module
 
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     first = {c: sub.index(c) for c in sub}
     shape = tuple(x.shape[list(dict.fromkeys(sub)).index(c)] for c in sub)
     # each label at its first position; repeated positions get size 1, then broadcast

@@ -151,11 +151,11 @@ class Embedding(Function):
 
 def _embedding_renorm_(weight: Tensor, indices, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, the looked-up rows whose norm exceeds ``max_norm`` (as PyTorch)."""
-    xp = get_array_module(weight.data)
+    xp = get_array_module(weight.array)
     rows = xp.unique(indices.ravel())
     if rows.size == 0:
         return
-    w = weight.data
+    w = weight.array
     norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)  # PyTorch's epsilon
@@ -178,8 +178,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
                            f"got shape {tuple(weight.shape)}")
     num = weight.shape[0]
-    if input.numel() and (int(input.data.min()) < 0 or int(input.data.max()) >= num):
-        bad = int(input.data.min()) if int(input.data.min()) < 0 else int(input.data.max())
+    if input.numel() and (int(input.array.min()) < 0 or int(input.array.max()) >= num):
+        bad = int(input.array.min()) if int(input.array.min()) < 0 else int(input.array.max())
         raise IndexError(f"embedding: index {bad} is out of range for {num} embeddings "
                          f"(weight of shape {tuple(weight.shape)})")
     if padding_idx is not None:
@@ -191,7 +191,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise NotImplementedError("embedding: sparse gradients are not supported; "
                                   "use sparse=False (the gradient is dense)")
     if max_norm is not None:
-        _embedding_renorm_(weight, input.data, max_norm, norm_type)
+        _embedding_renorm_(weight, input.array, max_norm, norm_type)
     return Embedding.apply(weight, input, padding_idx=padding_idx,
                            scale_grad_by_freq=scale_grad_by_freq)
 

@@ -121,7 +121,7 @@ def _check_index_target(op: str, input: Tensor, target: Tensor,
         raise ValueError(f"{op}: target of shape {tuple(target.shape)} does not match input "
                          f"batch shape {batch} (input of shape {tuple(input.shape)})")
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    t = target.data.reshape(-1)
+    t = target.array.reshape(-1)
     if ignore_index is None:
         ignored = get_array_module(t).zeros(t.shape, dtype=bool)
     else:
@@ -151,7 +151,7 @@ def _picked(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int):
     t, ignored, batch = _check_index_target(op, logp, target, ignore_index)
     rows = _class_rows(logp)
     weight = _check_weight(op, weight, rows.shape[1], logp)
-    xp = get_array_module(rows.data)
+    xp = get_array_module(rows.array)
     safe = xp.where(ignored, 0, t)  # any valid class; ignored rows are masked out
     picked = rows[xp.arange(rows.shape[0]), safe]
     keep = _const(~ignored, rows)
@@ -180,7 +180,7 @@ def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduc
 
 def _ignored_keep(like: Tensor, target: Tensor, ignore_index: int) -> Tensor:
     """1 where the target is not ``ignore_index``, else 0, flattened, in ``like``'s dtype."""
-    return _const(target.data.reshape(-1) != ignore_index, like)
+    return _const(target.array.reshape(-1) != ignore_index, like)
 
 
 @autocast_float32
@@ -265,7 +265,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _float(op, "input", input)
     _float(op, "target", target)
     _same_shape(op, input, target)
-    x = input.data
+    x = input.array
     if not bool(((x >= 0) & (x <= 1)).all()):
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1 (they are "
                            f"probabilities; for logits use binary_cross_entropy_with_logits)")
@@ -407,7 +407,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
         if var < 0:
             raise ValueError(f"{op}: var has a negative value ({var})")
         var = lift(float(var), input).broadcast_to(input.shape)
-    elif bool((var.data < 0).any()):
+    elif bool((var.array < 0).any()):
         raise ValueError(f"{op}: var has negative entries")
     if var.shape != input.shape:
         if tuple(var.shape) == tuple(input.shape[:-1]):
@@ -467,7 +467,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     t, _, batch = _check_index_target(op, input, target, ignore_index=None)
     rows = _class_rows(input)  # (M, C)
     n_classes = rows.shape[1]
-    xp = get_array_module(rows.data)
+    xp = get_array_module(rows.array)
     x_y = rows[xp.arange(rows.shape[0]), t].reshape(-1, 1)  # (M, 1)
     z = margin - x_y + rows
     hinge = where(z > 0, z, 0.0)  # strict, as PyTorch: no gradient at z == 0

@@ -92,7 +92,7 @@ class Standardize(Function):
             var = (centered * centered).mean(dim=self.axes, keepdim=True)
             rstd = (var + self.eps).rsqrt()
             return centered * rstd, rstd
-        return Tensor._wrap((x.data - self.mean) * self.rstd), Tensor._wrap(self.rstd)
+        return Tensor._wrap((x.array - self.mean) * self.rstd), Tensor._wrap(self.rstd)
 
     def _project(self, g: Tensor) -> Tensor:
         if self.mean is None:  # empty input: nothing flows
@@ -150,8 +150,8 @@ class LayerNormAffine(Function):
             return vjp_by_composition(self, self._graph, g)
         xp, x_hat, rstd = self.xp, self.x_hat, self.rstd
         n, d = x_hat.shape
-        weight = self.inputs[1].data
-        g = g.data.reshape(n, d)
+        weight = self.inputs[1].array
+        g = g.array.reshape(n, d)
         need = self.needs_input_grad
         if kernels.usable(g, x_hat, weight):  # dx in one GPU kernel, the rest two GEMVs
             ones_r = backend.ones_vector(xp, n, g.dtype)
@@ -249,7 +249,7 @@ class BatchNormTrain(Function):
         g_rows = _channel_rows(g)
         if g_rows is None:
             g_rows = xp.ascontiguousarray(g.transpose(0, 2, 1)).reshape(m, c)
-        weight, mean, rstd = self.inputs[1].data, self.mean, self.rstd
+        weight, mean, rstd = self.inputs[1].array, self.mean, self.rstd
         g_sum = backend.ones_vector(xp, m, g.dtype) @ g_rows
         gx_hat_sum = rstd * (xp.einsum("mc,mc->c", g_rows, rows) - mean * g_sum)
         grads = [None, None, None]
@@ -272,9 +272,9 @@ class BatchNormTrain(Function):
         if _rules_differentiated():
             return self._vjp_graph(g)
         if self.rows is not None:
-            return self._vjp_rows(g.data)
+            return self._vjp_rows(g.array)
         xp = self.xp
-        x, weight, g = self.inputs[0].data, self.inputs[1].data[:, None], g.data
+        x, weight, g = self.inputs[0].array, self.inputs[1].array[:, None], g.array
         count = x.shape[0] * x.shape[2]
         mean, rstd = self.mean[0], self.rstd                                # (C, 1) each
         g_sum = g.sum(axis=(0, 2))[:, None]
@@ -368,7 +368,7 @@ def _update_running(running: Tensor | None, batch_value, momentum: float) -> Non
         return
     with no_grad():
         value = batch_value.reshape(running.shape).astype(running.dtype, copy=False)
-        running.data[...] = (1.0 - momentum) * running.data + momentum * value
+        running.array[...] = (1.0 - momentum) * running.array + momentum * value
         running._version[0] += 1
 
 
@@ -431,7 +431,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return _affine(Standardize.apply(input, axes=axes, eps=eps), weight, bias,
                        _channel_shape(input))
     (input,) = autocast_args(BatchNormTrain, input)  # float32 under autocast
-    xp = get_array_module(input.data)
+    xp = get_array_module(input.array)
     if weight is None:  # constants: the fused op always applies an affine map
         weight = Tensor._wrap(xp.ones(channels, dtype=input.dtype))
     if bias is None:

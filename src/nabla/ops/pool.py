@@ -92,7 +92,7 @@ def _require_float(input: Tensor, op: str) -> None:
 def _constant(array, like: Tensor) -> Tensor:
     """A constant (no-gradient) tensor of a NumPy ``array`` on ``like``'s device."""
     return Tensor._wrap(backend.to_device(np.ascontiguousarray(array),
-                                          backend.device_of(like.data)))
+                                          backend.device_of(like.array)))
 
 
 # -- window geometry -------------------------------------------------------------------------
@@ -686,13 +686,13 @@ def _max_unpool(op: str, nd: int, input: Tensor, indices: Tensor, kernel_size, s
         if len(size) != nd or any(abs(n - d) >= s for n, d, s in zip(size, default, stride)):
             raise ValueError(f"{op}: output_size {tuple(output_size)} must be within one "
                              f"stride {stride} of the default size {default}")
-    plane = indices.data.reshape(x.shape)
+    plane = indices.array.reshape(x.shape)
     plane_size = math.prod(size)
     if plane.size and (int(plane.min()) < 0 or int(plane.max()) >= plane_size):
         raise RuntimeError(f"{op}: indices must lie in [0, {plane_size}) for an output of "
                            f"spatial size {size}, got values in [{int(plane.min())}, "
                            f"{int(plane.max())}]")
-    xp = backend.get_array_module(x.data)
+    xp = backend.get_array_module(x.array)
     lin = _flat_positions(xp, xp.asarray(plane).astype(np.int64), x.shape[0] * x.shape[1],
                           plane_size)
     out = PlaneScatter.apply(x, lin=lin, shape=x.shape[:2] + size, unique=True)

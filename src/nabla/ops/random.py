@@ -56,7 +56,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """1 with probability ``input`` (or ``p``), else 0; the dtype of ``input``."""
-    prob = input.data if p is None else p
+    prob = input.array if p is None else p
     u = _gen(generator).numpy.random(input.shape)
     return _place((backend.to_device(u, backend.CPU) < backend.to_device(prob, backend.CPU)
                    if not isinstance(prob, float) else u < prob).astype(input.dtype), None,
@@ -81,7 +81,7 @@ def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None) -
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator=None) -> Tensor:
     """Indices drawn with probabilities proportional to the rows of ``input``."""
-    probs = backend.to_device(input.data, backend.CPU).astype("float64")
+    probs = backend.to_device(input.array, backend.CPU).astype("float64")
     rows = probs.reshape(-1, probs.shape[-1])
     rng = _gen(generator).numpy
     out = [rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum())
@@ -110,7 +110,7 @@ def _bernoulli_(self: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
 def _fill_from(self: Tensor, arr) -> Tensor:
     from ..autograd.grad_mode import no_grad
     with no_grad():
-        self.data[...] = backend.to_device(arr.astype(self.dtype), self.device)
+        self.array[...] = backend.to_device(arr.astype(self.dtype), self.device)
         self._version[0] += 1
     return self
 

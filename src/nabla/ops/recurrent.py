@@ -440,9 +440,9 @@ class Recurrence(Function):
         if _rules_differentiated():
             return vjp_by_composition(self, self._composed, g)
         spec, need = self.spec, self.needs_input_grad
-        init = _unpack(spec, tuple(t.data for t in self.inputs))[2]
-        states = self.out.data
-        da, dinit = _run_backward(self.xp, self.kernel, spec, g.data, states, init, self.mask)
+        init = _unpack(spec, tuple(t.array for t in self.inputs))[2]
+        states = self.out.array
+        da, dinit = _run_backward(self.xp, self.kernel, spec, g.array, states, init, self.mask)
         dw, db = self.kernel.weight_grads(da, need[1], spec.bias and need[-1])
         grads = [da, dw, *dinit[:spec.states]] + ([db] if spec.bias else [])
         return tuple(Tensor._wrap(x) if n and x is not None else None
@@ -517,8 +517,8 @@ def recurrence(cell: str, input_proj: Tensor, hx, weight_hh: Tensor,
         raise TypeError(f"recurrence ({cell}): expected one floating dtype, got "
                         f"{', '.join(str(t.dtype) for t in args)}")
     if mask is not None:
-        xp = get_array_module(input_proj.data)
-        mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        xp = get_array_module(input_proj.array)
+        mask = xp.asarray(mask.array if isinstance(mask, Tensor) else mask)
         if mask.dtype != bool or mask.shape != (steps, batch):
             raise ValueError(f"recurrence ({cell}): expected a bool mask of shape "
                              f"{(steps, batch)}, got {mask.dtype} {tuple(mask.shape)}")

@@ -302,12 +302,12 @@ def _product_of_others(x: Tensor, axes: tuple, product: Tensor) -> Tensor:
     result will itself be differentiated, take products of leave-one-out copies
     of the slices that hold zeros (exact to every order, O(K^2) per such slice).
     """
-    zero = x.data == 0
+    zero = x.array == 0
     if not zero.any():
         return product / x
     if not _rules_differentiated():
-        return Tensor._wrap(_product_of_others_values(x.data, axes))
-    xp = backend.get_array_module(x.data)
+        return Tensor._wrap(_product_of_others_values(x.array, axes))
+    xp = backend.get_array_module(x.array)
     slice_has_zero = xp.broadcast_to(zero.any(axis=axes, keepdims=True), x.shape)
     # slices without zeros: product / x, with the zero slices masked out of the division
     safe = where(Tensor._wrap(slice_has_zero), 1.0, x)
@@ -428,8 +428,8 @@ def _select_along(input: Tensor, dim, keepdim: bool, op: str, locate, result) ->
         return result(values.reshape(()), indices.reshape(()))
     axis = _one_axis(dim, input.ndim, op)
     _require_nonempty(input, (axis,), op)
-    xp = backend.get_array_module(input.data)
-    index = locate(xp, input.data, axis).astype(np.int64, copy=False)
+    xp = backend.get_array_module(input.array)
+    index = locate(xp, input.array, axis).astype(np.int64, copy=False)
     values = TakeAlongDim.apply(input, index=index, axis=axis)
     indices = Tensor._wrap(index)
     if not keepdim:
@@ -520,7 +520,7 @@ def _arg_reduce(input: Tensor, dim, keepdim: bool, op: str, pick) -> Tensor:
     if input.ndim == 0:
         return NoGrad.apply(input, fn=lambda x: pick(x.reshape(1)).astype(np.int64).reshape(()))
     _require_nonempty(input, (axis,), op)
-    xp = backend.get_array_module(input.data)
+    xp = backend.get_array_module(input.array)
 
     def locate(x):
         index = pick(x, axis=axis).astype(np.int64)
@@ -530,12 +530,12 @@ def _arg_reduce(input: Tensor, dim, keepdim: bool, op: str, pick) -> Tensor:
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) maximum over ``dim``, or in the flattened tensor."""
-    return _arg_reduce(input, dim, keepdim, "argmax", backend.get_array_module(input.data).argmax)
+    return _arg_reduce(input, dim, keepdim, "argmax", backend.get_array_module(input.array).argmax)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) minimum over ``dim``, or in the flattened tensor."""
-    return _arg_reduce(input, dim, keepdim, "argmin", backend.get_array_module(input.data).argmin)
+    return _arg_reduce(input, dim, keepdim, "argmin", backend.get_array_module(input.array).argmin)
 
 
 # -- logsumexp ------------------------------------------------------------------------------
@@ -632,7 +632,7 @@ class Cumprod(Function):
     # helpers for inputs with zeros ------------------------------------------------------------
     def _zero_rows(self):
         """None without zeros; else (indices of rows holding a zero, mask of their elements)."""
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         zero = x == 0
         if not zero.any():
             return None
@@ -709,11 +709,11 @@ class PNorm(Function):
         """d norm / d x = x |x|^(p-2) / norm^(p-1), set to 0 where x or the norm is 0."""
         x = self.inputs[0]
         norm = _keep(self.out, x.shape, self.axes)
-        norm_zero = Tensor._wrap(norm.data == 0)
+        norm_zero = Tensor._wrap(norm.array == 0)
         safe_norm = where(norm_zero, 1.0, norm)
         if self.p == 2:
             return where(norm_zero, 0.0, x / safe_norm)
-        x_zero = Tensor._wrap(x.data == 0)
+        x_zero = Tensor._wrap(x.array == 0)
         size = where(x_zero, 1.0, abs(x))  # keeps |x|^(p-2) finite for p < 2
         slope = where(x_zero, 0.0, x * size ** (self.p - 2)) / safe_norm ** (self.p - 1)
         return where(norm_zero, 0.0, slope)
@@ -769,7 +769,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 # -- logical reductions -----------------------------------------------------------------------
 def _logical(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     axes = _axes(dim, input.ndim, op)
-    xp = backend.get_array_module(input.data)
+    xp = backend.get_array_module(input.array)
     # PyTorch keeps uint8 for uint8 inputs and returns bool otherwise
     out_dtype = np.uint8 if input.dtype == np.uint8 else np.bool_
     fn = getattr(xp, op)

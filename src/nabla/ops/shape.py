@@ -80,7 +80,7 @@ def _slice_dim(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
 def _gather_dim(x: Tensor, dim: int, positions) -> Tensor:
     """``x`` indexed by the integer array ``positions`` along ``dim``: a copy whose
     vjp scatter-adds, so repeated positions accumulate their gradients."""
-    idx = get_array_module(x.data).asarray(np.asarray(positions, dtype=np.int64))
+    idx = get_array_module(x.array).asarray(np.asarray(positions, dtype=np.int64))
     return AdvancedIndex.apply(x, index=(slice(None),) * dim + (idx,))
 
 
@@ -91,9 +91,9 @@ def _own_memory(out: Tensor, input: Tensor) -> Tensor:
     transpose, or of an expanded tensor). Such a result is not a view: it gets
     its own version counter, so in-place changes to one never flag the other.
     """
-    if out._base is not None and out.data.size:
-        xp = get_array_module(out.data)
-        if not xp.may_share_memory(out.data, input.data):
+    if out._base is not None and out.array.size:
+        xp = get_array_module(out.array)
+        if not xp.may_share_memory(out.array, input.array):
             out._version, out._base = [0], None
     return out
 
@@ -462,7 +462,7 @@ class MatrixTranspose(Function):
 
 def _mT(self: Tensor) -> Tensor:
     """Transpose the last two dimensions (``x.mT``) of a (batch of) matrices."""
-    if self.data.ndim < 2:
+    if self.array.ndim < 2:
         raise RuntimeError(f"mT: expects a matrix or a batch of matrices, got a tensor of "
                            f"shape {tuple(self.shape)}")
     return MatrixTranspose.apply(self)

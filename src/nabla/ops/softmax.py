@@ -61,7 +61,7 @@ class Softmax(Function):
     def vjp(self, g):
         y = self.out
         if _array_rules(self, g):  # y (g - sum(g y)): three passes, one new array
-            xp, y, g = self.xp, y.data, g.data
+            xp, y, g = self.xp, y.array, g.array
             if _kernel(y, self.dim, g):
                 return Tensor._wrap(kernels.softmax_last_grad(y, g, log=False))
             p = xp.multiply(g, y, out=xp.empty_like(y))
@@ -92,11 +92,11 @@ class LogSoftmax(Function):
     def vjp(self, g):
         if _array_rules(self, g):  # g - exp(y) sum(g)
             xp = self.xp
-            if _kernel(self.out.data, self.dim, g.data):
-                return Tensor._wrap(kernels.softmax_last_grad(self.out.data, g.data, log=True))
-            p = xp.exp(self.out.data, out=xp.empty_like(self.out.data))
-            p *= _sum_kept(xp, g.data, self.dim)
-            xp.subtract(g.data, p, out=p)
+            if _kernel(self.out.array, self.dim, g.array):
+                return Tensor._wrap(kernels.softmax_last_grad(self.out.array, g.array, log=True))
+            p = xp.exp(self.out.array, out=xp.empty_like(self.out.array))
+            p *= _sum_kept(xp, g.array, self.dim)
+            xp.subtract(g.array, p, out=p)
             return Tensor._wrap(p)
         return g - self.out.exp() * g.sum(dim=self.dim, keepdim=True)
 

@@ -38,7 +38,7 @@ class Adagrad(Optimizer):
     def init_single(self, param, state: dict, group: dict) -> None:
         state["step"] = 0
         state["sum"] = self._zeros_like(param)
-        state["sum"].data[...] = group["initial_accumulator_value"]
+        state["sum"].array[...] = group["initial_accumulator_value"]
 
     def apply_single(self, grad, param, state: dict, group: dict) -> None:
         xp = get_array_module(param)
@@ -48,7 +48,7 @@ class Adagrad(Optimizer):
             grad = grad + group["weight_decay"] * param
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state_sum = state["sum"].data
+        state_sum = state["sum"].array
         state_sum += grad * grad
         std = xp.sqrt(state_sum)
         std += group["eps"]

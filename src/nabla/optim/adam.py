@@ -63,7 +63,7 @@ class Adam(Optimizer):
                 grad = grad + weight_decay * param
         state["step"] += 1
         step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
+        exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad
@@ -74,7 +74,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
                 state["max_exp_avg_sq"] = self._zeros_like(param)
-            second = state["max_exp_avg_sq"].data
+            second = state["max_exp_avg_sq"].array
             xp.maximum(second, exp_avg_sq, out=second)
         denom = xp.sqrt(second) / bias_correction2_sqrt + group["eps"]
         param += (-step_size * exp_avg) / denom
@@ -98,9 +98,9 @@ def _fused(param, grad, state: dict, group: dict) -> bool:
     of one dtype, float32 or float64, all contiguous); False leaves it to the array ops."""
     if group["amsgrad"] and "max_exp_avg_sq" not in state:
         return False
-    arrays = [param, grad, state["exp_avg"].data, state["exp_avg_sq"].data]
+    arrays = [param, grad, state["exp_avg"].array, state["exp_avg_sq"].array]
     if group["amsgrad"]:
-        arrays.append(state["max_exp_avg_sq"].data)
+        arrays.append(state["max_exp_avg_sq"].array)
     if not kernels.usable(*arrays) or not all(a.flags.c_contiguous for a in arrays):
         return False
     beta1, beta2 = group["betas"]

@@ -205,7 +205,7 @@ class Optimizer:
                 else:
                     if p.grad._node is not None:
                         p.grad = p.grad.detach()
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
                     p.grad._version[0] += 1
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -221,8 +221,8 @@ class Optimizer:
                         continue
                     state = self.state[self._names[id(p)]]
                     if not state:
-                        self.init_single(p.data, state, group)
-                    self.apply_single(p.grad.data, p.data, state, group)
+                        self.init_single(p.array, state, group)
+                    self.apply_single(p.grad.array, p.array, state, group)
                     p._version[0] += 1  # graphs that saved the old value must notice
         return loss
 
@@ -327,7 +327,7 @@ def _state_value(key: str, value, param: Tensor):
     if key == "step":
         return int(value.item() if isinstance(value, Tensor) else np.asarray(value).item())
     if isinstance(value, (Tensor, np.ndarray)) or type(value).__module__.startswith("cupy"):
-        array = value.data if isinstance(value, Tensor) else value
+        array = value.array if isinstance(value, Tensor) else value
         array = backend.to_device(array, param.device)
         if array.dtype.kind == "f":
             array = array.astype(param.dtype, copy=False)

@@ -51,7 +51,7 @@ class RMSprop(Optimizer):
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
         state["step"] += 1
-        square_avg = state["square_avg"].data
+        square_avg = state["square_avg"].array
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
         if group["centered"]:
@@ -73,4 +73,4 @@ class RMSprop(Optimizer):
         """``state[key]``'s array, created as zeros when an option was switched on late."""
         if key not in state:
             state[key] = self._zeros_like(param)
-        return state[key].data
+        return state[key].array

@@ -45,11 +45,11 @@ class SGD(Optimizer):
         if momentum != 0:
             if "momentum_buffer" not in state:
                 buf = self._zeros_like(param)
-                buf.data[...] = grad
+                buf.array[...] = grad
                 state["momentum_buffer"] = buf
             else:
                 buf = state["momentum_buffer"]
-                buf.data *= momentum
-                buf.data += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf.data if group["nesterov"] else buf.data
+                buf.array *= momentum
+                buf.array += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf.array if group["nesterov"] else buf.array
         param -= group["lr"] * grad

@@ -21,7 +21,7 @@ __all__ = ["Metric", "Loss", "BitsPerChar", "Perplexity", "Accuracy", "TokenAccu
 
 
 def _array(x):
-    return x.detach().data if isinstance(x, Tensor) else x
+    return x.detach().array if isinstance(x, Tensor) else x
 
 
 def _is_binary(output, target) -> bool:

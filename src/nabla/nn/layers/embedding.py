@@ -61,7 +61,7 @@ class Embedding(Module):
                              self.norm_type, self.scale_grad_by_freq, self.sparse)
         except IndexError as err:
             num = self.weight.shape[0]
-            low, high = int(input.data.min()), int(input.data.max())
+            low, high = int(input.array.min()), int(input.array.max())
             if low >= 0 and high < num:
                 raise
             bad = low if low < 0 else high

@@ -82,7 +82,7 @@ def _is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: int) -> b
     if tuple(mask.shape) != (size, size) or mask.dtype.kind != "f":
         return False
     causal = generate_square_subsequent_mask(size, device=mask.device, dtype=mask.dtype)
-    return bool((mask.data == causal.data).all())
+    return bool((mask.array == causal.array).all())
 
 
 def _seq_len(x: Tensor, batch_first: bool) -> int:

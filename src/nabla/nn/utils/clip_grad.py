@@ -57,10 +57,10 @@ def get_total_norm(tensors: TensorsT, norm_type: float = 2.0, error_if_nonfinite
     tensors = [t for t in _as_list(tensors) if t is not None]
     if not tensors:
         return Tensor._wrap(np.zeros((), backend.get_default_dtype()))
-    first = tensors[0].data
+    first = tensors[0].array
     xp = backend.get_array_module(first)
     dtype = np.result_type(*[t.dtype for t in tensors])
-    norms = xp.stack([_vector_norm(backend.to_device(t.data, tensors[0].device), norm_type)
+    norms = xp.stack([_vector_norm(backend.to_device(t.array, tensors[0].device), norm_type)
                       .astype(dtype) for t in tensors])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
@@ -77,14 +77,14 @@ def clip_grads_with_norm_(parameters: TensorsT, max_norm: float, total_norm: Ten
     grads = _grads(parameters)
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     xp = backend.get_array_module(total)
     # multiply even when the factor is 1: no branch on a device value (no host sync)
     coef = xp.asarray(float(max_norm) / (total + total.dtype.type(1e-6)), dtype=total.dtype)
     coef = xp.minimum(coef, total.dtype.type(1.0))
     for g in grads:
         with np.errstate(invalid="ignore"):  # an infinite norm gives inf * 0 = nan, as in torch
-            g.data *= backend.to_device(coef, g.device).astype(g.dtype)
+            g.array *= backend.to_device(coef, g.device).astype(g.dtype)
         g._version[0] += 1
 
 
@@ -106,6 +106,6 @@ def clip_grad_value_(parameters: TensorsT, clip_value: float,
     """Clamp every gradient entry of ``parameters`` into ``[-clip_value, clip_value]`` in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        xp = backend.get_array_module(g.data)
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp = backend.get_array_module(g.array)
+        xp.clip(g.array, -clip_value, clip_value, out=g.array)
         g._version[0] += 1

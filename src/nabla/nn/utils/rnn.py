@@ -59,7 +59,7 @@ class PackedSequence:
 
     def mask(self):
         """(T, B) bool array on ``padded``'s device: True at the steps that exist."""
-        xp = backend.get_array_module(self.padded.data)
+        xp = backend.get_array_module(self.padded.array)
         steps = self.padded.shape[0]
         return xp.arange(steps)[:, None] < xp.asarray(self._lengths)[None, :]
 
