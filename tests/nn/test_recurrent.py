@@ -89,6 +89,10 @@ LAYER_CASES = [  # name, kwargs, input shape (T, B, F) unless batch_first / unba
     ("LSTM", {"num_layers": 3, "batch_first": True}, (2, 5, 4)),
     ("LSTM", {"bidirectional": True, "batch_first": True, "bias": False}, (3, 4, 4)),
     ("LSTM", {"num_layers": 2}, (6, 4)),                                   # unbatched
+    ("LSTM", {"proj_size": 2}, (5, 3, 4)),                      # h = W_hr (o tanh c)
+    ("LSTM", {"proj_size": 2, "num_layers": 3, "bidirectional": True, "batch_first": True},
+     (2, 5, 4)),
+    ("LSTM", {"proj_size": 1, "bias": False}, (5, 4)),                     # unbatched
     ("GRU", {}, (5, 3, 4)),
     ("GRU", {"num_layers": 2, "bidirectional": True}, (4, 2, 4)),
     ("GRU", {"num_layers": 3, "batch_first": True, "bias": False}, (2, 5, 4)),
@@ -99,7 +103,8 @@ LAYER_CASES = [  # name, kwargs, input shape (T, B, F) unless batch_first / unba
 def _state_shapes(name, kwargs, shape):
     layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
     batch = () if len(shape) == 2 else (shape[0] if kwargs.get("batch_first") else shape[1],)
-    return [(layers,) + batch + (3,)] * (2 if name == "LSTM" else 1)
+    h = kwargs.get("proj_size") or 3  # hidden_size 3; h0 has proj_size features with one
+    return [(layers,) + batch + (h,), (layers,) + batch + (3,)][:2 if name == "LSTM" else 1]
 
 
 @needs_torch
@@ -112,15 +117,18 @@ def test_layer_matches_torch(name, kwargs, shape, with_states):
 
 
 @needs_torch
-@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU", "LSTM-proj"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 def test_packed_matches_torch(name, bidirectional, enforce_sorted):
     """Variable lengths: padded outputs (zeros past each end), the state at each
     sequence's own last step, and all gradients, as PyTorch's packed kernels."""
-    module, tmodule = pair(name, 4, 3, num_layers=2, bidirectional=bidirectional)
+    kwargs = {"num_layers": 2, "bidirectional": bidirectional}
+    if name == "LSTM-proj":
+        name, kwargs["proj_size"] = "LSTM", 2
+    module, tmodule = pair(name, 4, 3, **kwargs)
     lengths = [5, 3, 2, 1] if enforce_sorted else [2, 5, 1, 3]
-    shapes = _state_shapes(name, {"num_layers": 2, "bidirectional": bidirectional}, (6, 4, 4))
+    shapes = _state_shapes(name, kwargs, (6, 4, 4))
     states = [rand(*s, seed=3 + i) for i, s in enumerate(shapes)]
     (xn, sn, hx), (xt, st, thx) = leaves(rand(6, 4, 4), states)
     packed = rnn_utils.pack_padded_sequence(xn, lengths, enforce_sorted=enforce_sorted)
@@ -295,6 +303,7 @@ def test_cell_gradcheck(name, kwargs, shape, with_states):
 @pytest.mark.parametrize("name, kwargs", [
     ("RNN", {"nonlinearity": "relu", "batch_first": True}), ("RNN", {"num_layers": 3}),
     ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 1}),
     ("GRU", {"batch_first": True, "bidirectional": True, "bias": False}),
 ])
 def test_layer_gradcheck_with_params(name, kwargs):
@@ -475,8 +484,13 @@ def test_layer_errors():
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="proj_size=2 is not supported"):
-        nn.LSTM(4, 3, proj_size=2)
+    with pytest.raises(ValueError, match=r"LSTM: proj_size must be an int in \[0, hidden_size\)"):
+        nn.LSTM(4, 3, proj_size=3)
+    with pytest.raises(ValueError, match="RNNBase: proj_size is for the LSTM only"):
+        nn.RNNBase("GRU", 4, 3, proj_size=2)
+    with pytest.raises(ValueError, match=r"expected h0 of shape \(1, 2, 2\) \(num_layers "
+                                         r"\* num_directions, B, proj_size\)"):
+        nn.LSTM(4, 3, proj_size=2)(nb.zeros(5, 2, 4), (nb.zeros(1, 2, 3), nb.zeros(1, 2, 3)))
     with pytest.raises(ValueError, match="RNN: unknown nonlinearity 'gelu'"):
         nn.RNN(4, 3, nonlinearity="gelu")
     with pytest.raises(ValueError, match=r"GRU: dropout must be a number in \[0, 1\]"):

@@ -22,7 +22,10 @@ The GRU has two variants with the same parameters: ``reset_after=True``
 Cho et al.'s original (the curriculum's) ``n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)``;
 both end with ``h' = (1 - z) * n + z * h``.
 
-Not supported: the LSTM's ``proj_size`` (a ValueError says so).
+The LSTM's ``proj_size`` (Sak et al. 2014, PyTorch's ``weight_hr_l{k}`` (P, H)):
+h_t = W_hr (o * tanh(c_t)), so h and the output have P features and ``weight_hh_l{k}``
+is (4H, P). That path runs its time loop in Tensor ops (``_run_projected``), not in the
+fused recurrence.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import warnings
 
 from ...ops.creation import empty, zeros
 from ...ops.dropout import dropout
-from ...ops.elementwise import where
+from ...ops.elementwise import sigmoid, tanh, where
 from ...ops.linear import linear
 from ...ops.recurrent import CELLS, recurrence
 from ...ops.shape import cat, stack
@@ -58,6 +61,26 @@ def _run(cell: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih, b_hh, hx, mask=
     xw = xw.reshape(steps, batch, w_ih.shape[0])                       # (T, B, G*H)
     return recurrence(cell, xw, hx, w_hh, b_hh, mask=mask, reverse=reverse,
                       reset_after=reset_after)
+
+
+def _run_projected(x: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih, b_hh, w_hr: Tensor, hx: tuple,
+                   mask=None, reverse: bool = False) -> tuple:
+    """(h (T, B, P), c (T, B, H)) of one LSTM layer and direction with a projection, on
+    x (T, B, F), from hx = (h0 (B, P), c0 (B, H)), in Tensor ops step by step. Past a
+    sequence's end (``mask`` False) both states are carried unchanged."""
+    steps, batch, features = x.shape
+    xw = linear(x.reshape(steps * batch, features), w_ih, b_ih).reshape(steps, batch, -1)
+    h, c = hx
+    hs, cs = [None] * steps, [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        i, f, g, o = (xw[t] + linear(h, w_hh, b_hh)).chunk(4, -1)
+        c_new = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        h_new = linear(sigmoid(o) * tanh(c_new), w_hr)
+        if mask is not None:
+            keep = mask[t][:, None]
+            c_new, h_new = where(keep, c_new, c), where(keep, h_new, h)
+        h, c = hs[t], cs[t] = h_new, c_new
+    return stack(hs), stack(cs)
 
 
 def _check_size(layer: str, name: str, value) -> int:
@@ -239,26 +262,33 @@ class RNNBase(Module):
             warnings.warn(f"{name}: dropout acts between recurrent layers, so dropout="
                           f"{dropout} with num_layers=1 has no effect", UserWarning,
                           stacklevel=2)
-        if proj_size:
-            raise ValueError(f"{name}: proj_size={proj_size} is not supported (LSTM "
-                             f"projections are not implemented)")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is for the LSTM only, got {proj_size}")
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size) or \
+                not isinstance(proj_size, numbers.Integral):
+            raise ValueError(f"{name}: proj_size must be an int in [0, hidden_size) "
+                             f"(hidden_size={hidden_size}), got {proj_size!r}")
         self.mode, self._cell = mode, _MODES[mode]
         self.input_size = _check_size(name, "input_size", input_size)
         self.hidden_size = _check_size(name, "hidden_size", hidden_size)
         self.num_layers = _check_size(name, "num_layers", num_layers)
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional, self.proj_size, self.reset_after = bidirectional, 0, reset_after
+        self.bidirectional, self.reset_after = bidirectional, reset_after
+        self.proj_size = int(proj_size)
         directions = 2 if bidirectional else 1
         gates = CELLS[self._cell] * hidden_size
-        # PyTorch's order: per layer, per direction: w_ih, w_hh, b_ih, b_hh
+        out = self.proj_size or hidden_size  # the features of h and of each output
+        # PyTorch's order: per layer, per direction: w_ih, w_hh, b_ih, b_hh (, w_hr)
         self._all_weights = []
         for layer in range(num_layers):
-            features = input_size if layer == 0 else hidden_size * directions
+            features = input_size if layer == 0 else out * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (gates, features), "weight_hh": (gates, hidden_size)}
+                shapes = {"weight_ih": (gates, features), "weight_hh": (gates, out)}
                 if bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
+                if self.proj_size:
+                    shapes["weight_hr"] = (self.proj_size, hidden_size)
                 for kind, shape in shapes.items():
                     setattr(self, kind + suffix,
                             Parameter(empty(*shape, dtype=dtype, device=device)))
@@ -281,10 +311,12 @@ class RNNBase(Module):
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
     def _weights(self, layer: int, direction: int) -> tuple:
-        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (biases None without bias)."""
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (biases None without bias),
+        and w_hr last with a projection."""
         names = self._all_weights[layer * self.num_directions + direction]
         params = [getattr(self, n) for n in names]
-        return tuple(params) if self.bias else (params[0], params[1], None, None)
+        w_hr = (params.pop(),) if self.proj_size else ()
+        return (tuple(params) if self.bias else (params[0], params[1], None, None)) + w_hr
 
     # -- inputs ---------------------------------------------------------------------------------
     def _sequence(self, input) -> tuple:
@@ -310,12 +342,14 @@ class RNNBase(Module):
         return (input.transpose(0, 1) if self.batch_first else input), None, False
 
     def _initial_states(self, hx, x: Tensor, unbatched: bool) -> tuple:
-        """The initial states, each (num_layers * num_directions, B, H)."""
+        """The initial states, each (num_layers * num_directions, B, H) (h0 with P features
+        with a projection)."""
         count = 2 if self._cell == "lstm" else 1
-        batch, h = x.shape[1], self.hidden_size
+        batch = x.shape[1]
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:count]
         layers = self.num_layers * self.num_directions
         if hx is None:
-            return (zeros(layers, batch, h, dtype=x.dtype, device=x.device),) * count
+            return tuple(zeros(layers, batch, n, dtype=x.dtype, device=x.device) for n in sizes)
         names = ("h0", "c0")[:count]
         if count == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -324,8 +358,8 @@ class RNNBase(Module):
             hx = tuple(hx)
         else:
             hx = (hx,)
-        expected = (layers, h) if unbatched else (layers, batch, h)
-        for name, t in zip(names, hx):
+        for name, t, h in zip(names, hx, sizes):
+            expected = (layers, h) if unbatched else (layers, batch, h)
             shape = _shape_of(t)
             if shape == expected:
                 continue
@@ -334,8 +368,9 @@ class RNNBase(Module):
                 raise ValueError(f"{self._head()}: {name} has batch size {shape[1]} but the "
                                  f"input has batch size {batch}; expected {name} of shape "
                                  f"{expected}")
+            size = "proj_size" if h != self.hidden_size else "hidden_size"
             raise ValueError(f"{self._head()}: expected {name} of shape {expected} (num_layers "
-                             f"* num_directions, {'' if unbatched else 'B, '}hidden_size), got "
+                             f"* num_directions, {'' if unbatched else 'B, '}{size}), got "
                              f"{shape}")
         return tuple(t.unsqueeze(1) for t in hx) if unbatched else hx
 
@@ -362,13 +397,16 @@ class RNNBase(Module):
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
                 hx = tuple(s[k] for s in init_states)
-                states = _run(self._cell, layer_input, *self._weights(layer, direction),
-                              hx if count == 2 else hx[0], mask, reverse=direction == 1,
-                              reset_after=self.reset_after)           # (S, T, B, H)
+                if self.proj_size:
+                    states = _run_projected(layer_input, *self._weights(layer, direction), hx,
+                                            mask, reverse=direction == 1)  # h (T,B,P), c
+                else:
+                    states = _run(self._cell, layer_input, *self._weights(layer, direction),
+                                  hx if count == 2 else hx[0], mask, reverse=direction == 1,
+                                  reset_after=self.reset_after)        # (S, T, B, H)
                 outputs.append(states[0])
-                last = states[:, 0] if direction else states[:, -1]   # (S, B, H)
-                for kind in range(count):
-                    finals[kind].append(last[kind])
+                for kind in range(count):  # the state after the last step visited
+                    finals[kind].append(states[kind][0 if direction else -1])
             layer_input = outputs[0] if len(outputs) == 1 else cat(outputs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = dropout(layer_input, self.dropout, True)
@@ -389,6 +427,8 @@ class RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
 
@@ -417,8 +457,9 @@ class LSTM(RNNBase):
         i, f, g, o = sig, sig, tanh, sig(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
         c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
 
-    forward(input, (h0, c0)) -> (output, (h_n, c_n)); see RNNBase. ``proj_size`` is
-    not supported.
+    forward(input, (h0, c0)) -> (output, (h_n, c_n)); see RNNBase. With ``proj_size``
+    P > 0: h_t = W_hr (o * tanh(c_t)), so h0, h_n and each output step have P features
+    (c stays H).
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
