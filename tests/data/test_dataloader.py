@@ -362,3 +362,11 @@ def test_pin_memory_batches_are_pinned_and_copy_to_the_gpu():  # pragma: no cove
         gx = x.to("cuda", non_blocking=True)
         nb.cuda.synchronize()
         np.testing.assert_array_equal(gx.cpu().numpy(), x.numpy())
+
+
+def test_in_order_false_is_accepted_and_batches_stay_in_sampler_order():
+    ds = TensorDataset(nb.arange(20.0))
+    for workers in (0, 2):
+        loader = DataLoader(ds, batch_size=3, num_workers=workers, in_order=False)
+        assert loader.in_order is False
+        assert [float(v) for b in loader for v in b[0].tolist()] == [float(i) for i in range(20)]

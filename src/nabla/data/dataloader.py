@@ -62,7 +62,8 @@ class DataLoader:
     memory, from which ``.to("cuda")`` copies asynchronously; without a GPU it warns
     and does nothing, as PyTorch does (``pin_memory_device`` is accepted and
     ignored). ``prefetch_factor`` (2 when None) batches per worker are requested
-    ahead of use.
+    ahead of use. ``in_order=False`` lets PyTorch hand out worker batches as they finish;
+    here batches always come in sampler order, which that setting permits.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -72,7 +73,7 @@ class DataLoader:
                  worker_init_fn: Callable | None = None,
                  multiprocessing_context=None, generator=None, *,
                  prefetch_factor: int | None = None, persistent_workers: bool = False,
-                 pin_memory_device: str = ""):
+                 pin_memory_device: str = "", in_order: bool = True):
         self._check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         if isinstance(dataset, IterableDataset):
             if shuffle not in (None, False):
@@ -110,6 +111,7 @@ class DataLoader:
             default_collate if batch_sampler is not None else default_convert)
         self.pin_memory = pin_memory
         self.pin_memory_device = pin_memory_device
+        self.in_order = bool(in_order)
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
