@@ -248,8 +248,12 @@ def _cifar_files(folder, per_file=2, labels=None):
     return written
 
 
-def test_cifar10_reads_binary(tmp_path):
+def test_cifar10_reads_binary(tmp_path, monkeypatch):
     written = _cifar_files(str(tmp_path / "cifar-10-batches-bin"))
+    with pytest.warns(UserWarning, match="hold 2 records each; the CIFAR-10 distribution's "
+                                         "hold 10,000"):
+        CIFAR10(str(tmp_path))
+    monkeypatch.setattr(CIFAR10, "records_per_file", 2)  # these small files are whole
     train = CIFAR10(str(tmp_path), transform=T.Lambda(lambda a: a))
     assert len(train) == 10 and train.data.shape == (10, 32, 32, 3)
     chw, ys = written["data_batch_3.bin"]
@@ -264,7 +268,8 @@ def test_cifar10_reads_binary(tmp_path):
     assert xb.shape == (2, 3, 32, 32) and yb.tolist() == written["test_batch.bin"][1].tolist()
 
 
-def test_cifar10_errors(tmp_path):
+def test_cifar10_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(CIFAR10, "records_per_file", 2)
     folder = tmp_path / "cifar-10-batches-bin"
     with pytest.raises(FileNotFoundError, match="CIFAR10: cannot find data_batch_1.bin.*"
                                                 "binary distribution"):
@@ -278,6 +283,11 @@ def test_cifar10_errors(tmp_path):
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(ValueError, match=r"data_batch_2.bin: truncated or corrupt .* 6136 bytes "
                                          r"is not a whole number of 3073-byte records"):
+        CIFAR10(str(tmp_path))
+    _cifar_files(str(folder))
+    path.write_bytes(path.read_bytes()[:3073])  # cut at a record boundary
+    with pytest.raises(ValueError, match=r"data_batch_2.bin holds 1 records and another "
+                                         r"batch 2: .* truncated"):
         CIFAR10(str(tmp_path))
     _cifar_files(str(folder), labels=[3, 10])
     with pytest.raises(ValueError, match=r"data_batch_1.bin: corrupt .* label 10 in record 1"):

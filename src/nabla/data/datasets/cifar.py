@@ -7,6 +7,7 @@ pickled "python version" is never read: unpickling a file can run code.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -58,6 +59,8 @@ class CIFAR10(ImageFileDataset):
     input_shape = (3, 32, 32)
     train_files = [f"data_batch_{i}.bin" for i in range(1, 6)]
     test_files = ["test_batch.bin"]
+    #: records in each file of the distribution: a file cut at a record boundary has fewer
+    records_per_file = 10_000
 
     def __init__(self, root: str, train: bool = True, transform: Callable | None = None,
                  target_transform: Callable | None = None, download: bool = False):
@@ -69,10 +72,21 @@ class CIFAR10(ImageFileDataset):
         self.transform, self.target_transform = transform, target_transform
         folder = self._find_folder(root)
         images, labels = [], []
-        for name in (self.train_files if train else self.test_files):
+        names = self.train_files if train else self.test_files
+        for name in names:
             x, y = read_cifar_bin(os.path.join(folder, name), len(self.classes))
             images.append(x)
             labels.append(y)
+        counts = [len(y) for y in labels]
+        if len(set(counts)) > 1:  # the batches of one split are all the same size
+            short = names[counts.index(min(counts))]
+            raise ValueError(f"CIFAR10: {os.path.join(folder, short)} holds {min(counts):,} "
+                             f"records and another batch {max(counts):,}: the files of a "
+                             f"split are equal in size, so this one is truncated")
+        if counts[0] != self.records_per_file:
+            warnings.warn(f"CIFAR10: the files in {folder} hold {counts[0]:,} records each; "
+                          f"the CIFAR-10 distribution's hold {self.records_per_file:,} "
+                          f"(truncated files, or a subset)", UserWarning, stacklevel=2)
         self.data = np.concatenate(images)
         self.targets = np.concatenate(labels).tolist()
 
