@@ -168,3 +168,22 @@ def test_layout_errors():
         T.RandomHorizontalFlip(1.0)([[1, 2]])
     with pytest.raises(ValueError, match=r"tensor image of shape \(..., H, W\), got shape \(3,\)"):
         T.Resize(2)(nb.zeros(3))
+
+
+def test_random_rotation_about_a_center():
+    img = np.arange(30, dtype=np.float32).reshape(5, 6)
+    # the image centre given explicitly, (W/2, H/2) from the top-left corner, is the default
+    np.testing.assert_array_equal(T.RandomRotation((90, 90), center=(3.0, 2.5))(img),
+                                  T.RandomRotation((90, 90))(img))
+    # 90 degrees counter-clockwise about the top-left pixel's centre: it stays, and the
+    # column below it turns into the row to its right; the rest comes from outside (fill)
+    out = T.RandomRotation((90, 90), center=(0.5, 0.5), fill=-1)(img)
+    np.testing.assert_array_equal(out[0, :5], img[:5, 0])
+    assert (out[1:] == -1).all() and out[0, 5] == -1
+    x = nb.tensor(np.stack([img, 2 * img]))  # every channel rotated alike
+    y = T.RandomRotation((30, 30), center=(1.5, 2.5), interpolation="bilinear")(x)
+    np.testing.assert_allclose(y.numpy()[1], 2 * y.numpy()[0], atol=1e-5)
+    with pytest.raises(ValueError, match="expand=True rotates about the image centre"):
+        T.RandomRotation(10, expand=True, center=(1, 1))
+    with pytest.raises(ValueError, match=r"center should be a sequence \(x, y\)"):
+        T.RandomRotation(10, center=3)

@@ -332,7 +332,8 @@ class RandomVerticalFlip(RandomHorizontalFlip):
 
 class RandomRotation:
     """Rotate counter-clockwise by an angle uniform in ``degrees`` (a number d means
-    (-d, d)) about the centre; corners are filled with ``fill``.
+    (-d, d)) about the centre, or about ``center`` = (x, y) in pixels from the top-left
+    corner (torchvision's convention); corners are filled with ``fill``.
 
     ``interpolation`` is 'nearest' (default, as torchvision) or 'bilinear';
     ``expand=True`` enlarges the output to hold the whole rotated image.
@@ -353,8 +354,14 @@ class RandomRotation:
             raise ValueError(f"RandomRotation: interpolation should be 'nearest' or 'bilinear', "
                              f"got {interpolation!r}")
         if center is not None:
-            raise NotImplementedError("RandomRotation: only rotation about the image centre "
-                                      "(center=None) is supported")
+            if not (isinstance(center, Sequence) and len(center) == 2):
+                raise ValueError(f"RandomRotation: center should be a sequence (x, y), got "
+                                 f"{center!r}")
+            if expand:  # torchvision's expand also assumes the image centre
+                raise ValueError("RandomRotation: expand=True rotates about the image centre; "
+                                 "pass center=None with it")
+            center = (float(center[0]), float(center[1]))
+        self.center = center
         self.degrees = (float(degrees[0]), float(degrees[1]))
         self.interpolation, self.expand, self.fill = interpolation, expand, fill
 
@@ -364,9 +371,27 @@ class RandomRotation:
         array, ha, wa, rebuild = _unpack(img, "RandomRotation")
         order = 0 if self.interpolation == "nearest" else 1
         work = array.astype(np.float64) if array.dtype.kind in "iub" else array
-        out = ndimage.rotate(work, angle, axes=(ha, wa), reshape=self.expand, order=order,
-                             mode="constant", cval=float(self.fill), prefilter=False)
+        if self.center is None:
+            out = ndimage.rotate(work, angle, axes=(ha, wa), reshape=self.expand, order=order,
+                                 mode="constant", cval=float(self.fill), prefilter=False)
+        else:
+            out = self._about(ndimage, work, angle, ha, wa, order)
         return rebuild(_cast_like(out, array.dtype))
+
+    def _about(self, ndimage, work, angle: float, ha: int, wa: int, order: int):
+        """``work`` rotated about ``self.center``: every (H, W) plane sampled at the
+        rotated positions of its pixels (the matrix ``ndimage.rotate`` uses, with the centre
+        (y, x) - 0.5 in pixel indices instead of the plane's middle)."""
+        t = np.deg2rad(angle)
+        matrix = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+        c = np.array([self.center[1] - 0.5, self.center[0] - 0.5])  # (row, col) indices
+        offset = c - matrix @ c
+        planes = np.moveaxis(work, (ha, wa), (-2, -1))
+        out = np.empty_like(planes)
+        for idx in np.ndindex(planes.shape[:-2]):
+            ndimage.affine_transform(planes[idx], matrix, offset, output=out[idx], order=order,
+                                     mode="constant", cval=float(self.fill), prefilter=False)
+        return np.moveaxis(out, (-2, -1), (ha, wa))
 
 
 class Resize:
