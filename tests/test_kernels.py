@@ -226,7 +226,8 @@ def test_adam_kernel_matches_cpu_optimizer_on_gpu(name, options):
         for p, opt in zip(params, opts):
             p.grad = nb.tensor(g, device=p.device)
             opt.step()
-    np.testing.assert_allclose(params[1].detach().cpu().numpy(), params[0].detach().numpy(), rtol=1e-5,
+    np.testing.assert_allclose(params[1].detach().cpu().numpy(), params[0].detach().numpy(),
+                               rtol=1e-5,
                                atol=1e-6)
 
 

@@ -92,7 +92,8 @@ def _load_split(name: str, data_dir: str | None, train: bool):
 
 
 # per-channel (mean, std) of each training set: inputs are standardised with them
-NORMALIZE = {"digits": ([0.305], [0.376]), "digits32": ([0.305], [0.376]), "mnist": ([0.1307], [0.3081]),
+NORMALIZE = {"digits": ([0.305], [0.376]), "digits32": ([0.305], [0.376]),
+             "mnist": ([0.1307], [0.3081]),
              "fashion-mnist": ([0.2860], [0.3530]),
              "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
 

@@ -341,7 +341,8 @@ def _module(half: bool):
 def _function(name: str, dtype):
     """The compiled ``name<T>`` for the current device."""
     half = np.dtype(dtype) == _HALF
-    return _module(half).get_function(f"{name}<{'__half' if half else _CTYPES[np.dtype(dtype)]}>")
+    ctype = "__half" if half else _CTYPES[np.dtype(dtype)]
+    return _module(half).get_function(f"{name}<{ctype}>")
 
 
 def _flat(cp, a):
@@ -415,9 +416,10 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr: float, we
     """One Adam/AdamW update of one parameter array in place (all arrays C-contiguous)."""
     f = param.dtype.type
     flags = int(maximize) | 2 * int(decoupled) | 4 * int(max_exp_avg_sq is not None)
-    _elementwise("adam_step", param.size, param.dtype, param, grad, exp_avg, exp_avg_sq,
-                 exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, np.int64(param.size), f(lr), f(weight_decay), f(beta1),
-                 f(beta2), f(eps), f(step_size), f(bc2_sqrt), np.int32(flags))
+    vmax = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq  # read with amsgrad only
+    _elementwise("adam_step", param.size, param.dtype, param, grad, exp_avg, exp_avg_sq, vmax,
+                 np.int64(param.size), f(lr), f(weight_decay), f(beta1), f(beta2), f(eps),
+                 f(step_size), f(bc2_sqrt), np.int32(flags))
 
 
 def _rows(cp, a):
