@@ -15,7 +15,7 @@ import nabla as nb
 import nabla.nn as nn
 from nabla.autograd import gradcheck
 from nabla.nn.utils import rnn as rnn_utils
-from tests.optest import assert_param_grads_match, needs_torch, rand, torch
+from tests.optest import assert_param_grads_match, gradcheck_with_params, needs_torch, rand, torch
 
 
 def copy_from_torch(module, tmodule):
@@ -247,30 +247,6 @@ def test_layer_gradcheck(name):
         return (out,) + (state if isinstance(state, tuple) else (state,))
 
     assert gradcheck(fn, (x, *states))
-
-
-def gradcheck_with_params(module, fn, inputs, **kwargs):
-    """gradcheck of ``fn(*inputs)`` with respect to the inputs and every parameter of
-    ``module``: the parameters are extra gradcheck inputs, swapped into the module for the
-    duration of each call (so finite differences and dual numbers reach them too)."""
-    names = [n for n, _ in module.named_parameters()]
-    slots = [(module.get_submodule(n.rpartition(".")[0]), n.rpartition(".")[2]) for n in names]
-    params = [nb.tensor(p.detach().numpy(), requires_grad=True) for p in module.parameters()]
-    assert params and all(p.dtype == nb.float64 for p in params)
-    count = len(inputs)
-
-    def call(*args):
-        saved = [m._parameters[leaf] for m, leaf in slots]
-        for (m, leaf), p in zip(slots, args[count:]):
-            m._parameters[leaf] = p
-        try:
-            return fn(*args[:count])
-        finally:
-            for (m, leaf), p in zip(slots, saved):
-                m._parameters[leaf] = p
-
-    call.__name__ = f"{type(module).__name__} with its parameters"
-    return gradcheck(call, (*inputs, *params), **kwargs)
 
 
 CELL_GRADCHECK_CASES = [

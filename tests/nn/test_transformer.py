@@ -11,7 +11,7 @@ import nabla as nb
 import nabla.nn as nn
 import nabla.nn.functional as F
 from nabla.autograd import gradcheck
-from tests.optest import assert_param_grads_match, needs_torch, rand, torch
+from tests.optest import assert_param_grads_match, gradcheck_with_params, needs_torch, rand, torch
 
 # torch warns about mixing bool and float masks (deprecated there, supported here) and
 # about its nested-tensor fast path, which these float64 tests never take
@@ -221,30 +221,6 @@ def test_gradcheck_encoder_and_decoder_layers():
     assert gradcheck(lambda x: enc(x, src_mask=mask), [x])
     assert gradcheck(lambda x, m: dec(x, m, tgt_mask=mask), [x, memory])
 
-
-
-def gradcheck_with_params(module, fn, inputs, **kwargs):
-    """gradcheck of ``fn(*inputs)`` with respect to the inputs and every parameter of
-    ``module``: the parameters are extra gradcheck inputs, swapped into the module for the
-    duration of each call (so finite differences and dual numbers reach them too)."""
-    names = [n for n, _ in module.named_parameters()]
-    slots = [(module.get_submodule(n.rpartition(".")[0]), n.rpartition(".")[2]) for n in names]
-    params = [nb.tensor(p.detach().numpy(), requires_grad=True) for p in module.parameters()]
-    assert params and all(p.dtype == nb.float64 for p in params)
-    count = len(inputs)
-
-    def call(*args):
-        saved = [m._parameters[leaf] for m, leaf in slots]
-        for (m, leaf), p in zip(slots, args[count:]):
-            m._parameters[leaf] = p
-        try:
-            return fn(*args[:count])
-        finally:
-            for (m, leaf), p in zip(slots, saved):
-                m._parameters[leaf] = p
-
-    call.__name__ = f"{type(module).__name__} with its parameters"
-    return gradcheck(call, (*inputs, *params), **kwargs)
 
 
 def _perturb_vectors(module):
