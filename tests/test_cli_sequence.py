@@ -168,3 +168,32 @@ def test_train_snippet_classifier(tmp_path, capsys, monkeypatch):
     report = json.loads(capsys.readouterr().out)
     assert report["model"] == "snippet_classifier" and report["samples"] == 96
     assert report["accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
+
+
+def test_snippet_classifier_on_ones_own_code(tmp_path, capsys):
+    """--text DIR: the subdirectories of DIR are the classes, their .py files the data."""
+    import os
+    import shutil
+    import sysconfig
+    std = sysconfig.get_paths()["stdlib"]
+    own = tmp_path / "code"
+    for package, files in {"jsonish": ["json/decoder.py", "json/encoder.py",
+                                       "json/scanner.py", "json/__init__.py"],
+                           "htmlish": ["html/parser.py", "html/entities.py",
+                                       "html/__init__.py"],
+                           "textish": ["csv.py", "shlex.py", "textwrap.py"]}.items():
+        (own / package).mkdir(parents=True)
+        for f in files:
+            shutil.copy(os.path.join(std, f), own / package / os.path.basename(f))
+    out = tmp_path / "run"
+    assert main(["train", "snippet-classifier", "--text", str(own), "--epochs", "1",
+                 "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert f"from {own}, 3 packages (htmlish, jsonish, textish)" in printed
+    accuracy = float(printed.split("test accuracy ")[1].split("%")[0])
+    assert 0.0 <= accuracy <= 100.0
+    assert main(["evaluate", str(out / "last.safetensors"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accuracy"] * 100 == pytest.approx(accuracy, abs=0.01)
+    assert main(["train", "seq2seq-dates", "--text", str(own), "--out", str(tmp_path / "x")]) != 0
+    assert "--text is for the language models" in capsys.readouterr().err

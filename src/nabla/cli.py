@@ -203,9 +203,11 @@ def _classification_task(args, entry, settings: dict, test_only: bool = False):
 def _make_task(args, entry, settings: dict):
     """The data, loss and metrics of ``entry``'s kind of model, from the command line."""
     from .train import tasks
-    if entry.task != "language-model" and args.text is not None:
+    if entry.task not in ("language-model", "text-classification") and args.text is not None:
         raise CLIError(f"--text is for the language models (char-lstm, char-gru, char-rnn, "
-                       f"gpt), not {args.model}")
+                       f"gpt: a text file or directory) and the snippet classifier (a "
+                       f"directory with one subdirectory of .py files per class), not "
+                       f"{args.model}")
     try:
         if entry.task == "classification":
             return _classification_task(args, entry, settings)
@@ -213,7 +215,7 @@ def _make_task(args, entry, settings: dict):
             return tasks.language_model(settings["seq_len"], args.text, args.max_chars)
         if entry.task == "seq2seq":
             return tasks.seq2seq_dates(seed=args.seed)
-        return tasks.text_classification()
+        return tasks.text_classification(args.text)
     except (FileNotFoundError, ValueError, UnicodeDecodeError) as err:
         raise CLIError(" ".join(str(err).split())) from err
 
@@ -479,7 +481,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
     p.add_argument("--clip-grad-norm", type=float, help="clip the gradients' total norm")
     p.add_argument("--text", metavar="PATH", help="language models: train on this text file or "
-                                                  "directory instead of the standard library")
+                                                  "directory instead of the standard library; "
+                                                  "snippet-classifier: a directory whose "
+                                                  "subdirectories of .py files are the classes")
     p.add_argument("--seq-len", type=int, help="language models: characters per window")
     p.add_argument("--max-chars", type=int, help="language models: characters of the "
                                                  "standard library to read (default 1.5M)")

@@ -76,3 +76,20 @@ def test_loader_and_registry():
     ds = datasets.get("snippets", train=False, snippet_chars=128)
     x, y = next(iter(DataLoader(ds, batch_size=16)))
     assert x.shape == (16, 128) and x.dtype == nb.int64 and y.shape == (16,)
+
+
+def test_snippets_of_ones_own_directory(tmp_path):
+    from nabla.data.datasets.snippets import CodeSnippets
+    for cls, body in (("alpha", "x = 1\n"), ("beta", "def f(y):\n    return y\n")):
+        (tmp_path / cls).mkdir()
+        for k in range(3):
+            (tmp_path / cls / f"m{k}.py").write_text(body * 40)
+    (tmp_path / "empty").mkdir()  # no .py files: not a class
+    train = CodeSnippets(root=str(tmp_path), snippet_chars=32)
+    test = CodeSnippets(train=False, root=str(tmp_path), snippet_chars=32)
+    assert train.classes == test.classes == ["alpha", "beta"]
+    assert set(train.files).isdisjoint(test.files)  # split by file
+    ids, label = train[0]
+    assert ids.shape == (32,) and train.vocab.decode(ids.tolist()).startswith(("x = 1", "def f"))
+    with pytest.raises(ValueError, match="is not a directory"):
+        CodeSnippets(root=str(tmp_path / "nope"))

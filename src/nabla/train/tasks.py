@@ -243,20 +243,22 @@ def _until(ids, stop: int) -> list[int]:
 
 
 # -- many-to-one text classification ----------------------------------------------------------
-def text_classification() -> Task:
-    """Which standard-library package a code snippet comes from."""
+def text_classification(text: str | None = None) -> Task:
+    """Which standard-library package a code snippet comes from; with ``text`` (a
+    directory), which of its subdirectories."""
     from ..data.datasets.snippets import CodeSnippets
-    train = CodeSnippets(train=True)
-    test = CodeSnippets(train=False)
+    train = CodeSnippets(train=True, root=text)
+    test = CodeSnippets(train=False, root=text, packages=train.classes)
     classes = list(train.classes)
     vocab_size = len(train.vocab)
     train, val = holdout(train)
+    source = "the standard library" if text is None else text
     description = (f"snippets: {len(train):,} train / {len(val):,} validation / "
                    f"{len(test):,} test code snippets "
-                   f"from the standard library, {len(classes)} packages "
+                   f"from {source}, {len(classes)} packages "
                    f"({', '.join(classes)}); chance {100 / len(classes):.1f}%")
     from ..nn import CrossEntropyLoss
-    meta = {"task": "text-classification", "classes": classes}
+    meta = {"task": "text-classification", "classes": classes, "text": text}
     return Task("text-classification", train, val, test,
                 {"vocab_size": vocab_size, "num_classes": len(classes)},
                 CrossEntropyLoss(), ("loss", "accuracy"), "val_accuracy", description, meta)
@@ -272,5 +274,5 @@ def rebuild(meta: dict) -> Task:
     if kind == "seq2seq":
         return seq2seq_dates(**meta.get("data", {}))
     if kind == "text-classification":
-        return text_classification()
+        return text_classification(meta.get("text"))
     raise ValueError(f"unknown task {kind!r} in the checkpoint's metadata")

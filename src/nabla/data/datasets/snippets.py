@@ -56,28 +56,46 @@ class CodeSnippets(Dataset):
     plus ``<unk>``, the same for both splits. Classes are unbalanced unless
     ``balanced=True``: then every class keeps as many snippets as the smallest
     one in this split, evenly spaced through its snippets.
+
+    ``root``: one's own code instead of the standard library: a directory whose
+    subdirectories are the classes (``packages`` defaults to every one of them with
+    ``.py`` files), read the same way.
     """
 
-    def __init__(self, train: bool = True, packages: Sequence[str] = DEFAULT_PACKAGES,
-                 snippet_chars: int = 256, *, test_fraction: float = 0.2,
-                 balanced: bool = False, transform: Callable | None = None,
-                 target_transform: Callable | None = None):
+    def __init__(self, train: bool = True, packages: Sequence[str] | None = None,
+                 snippet_chars: int = 256, *, root: str | None = None,
+                 test_fraction: float = 0.2, balanced: bool = False,
+                 transform: Callable | None = None, target_transform: Callable | None = None):
         if not isinstance(snippet_chars, int) or snippet_chars < 1:
             raise ValueError(f"CodeSnippets: snippet_chars should be a positive integer, got "
                              f"{snippet_chars!r}")
         if not 0.0 < test_fraction < 1.0:
             raise ValueError(f"CodeSnippets: test_fraction should be in (0, 1), got "
                              f"{test_fraction}")
+        if root is not None:
+            root = os.path.expanduser(str(root))
+            if not os.path.isdir(root):
+                raise ValueError(f"CodeSnippets: {root} is not a directory (expected one "
+                                 f"subdirectory of .py files per class)")
+            if packages is None:
+                packages = [d for d in sorted(os.listdir(root))
+                            if os.path.isdir(os.path.join(root, d))
+                            and _stdlib_files(root, d)]
+        elif packages is None:
+            packages = DEFAULT_PACKAGES
         packages = [packages] if isinstance(packages, str) else list(packages)
+        where = "the standard library" if root is None else root
         if len(packages) < 2 or len(set(packages)) != len(packages):
             raise ValueError(f"CodeSnippets: packages should be at least two distinct package "
-                             f"names, got {packages}")
+                             f"names (subdirectories of {where} with .py files), got "
+                             f"{packages}")
         self.train, self.snippet_chars, self.test_fraction = train, snippet_chars, test_fraction
         self.transform, self.target_transform = transform, target_transform
         self.classes = packages
         self.num_classes = len(packages)
 
-        root = _stdlib_root()
+        self.root = root
+        root = _stdlib_root() if root is None else root
         splits = [self._split_package(root, p, test_fraction) for p in packages]
         self.vocab = CharVocab([t for train_files, _ in splits for _, t in train_files],
                                unk=True)
@@ -101,8 +119,8 @@ class CodeSnippets(Dataset):
     def _split_package(self, root: str, package: str, test_fraction: float) -> tuple:
         """([(name, text)] train files, [(name, text)] test files) of one package."""
         if not os.path.isdir(os.path.join(root, package)):
-            raise ValueError(f"CodeSnippets: no package {package!r} in the standard library at "
-                             f"{root}")
+            raise ValueError(f"CodeSnippets: no package {package!r} in "
+                             f"{'the standard library at ' if self.root is None else ''}{root}")
         names = _hash_order(_stdlib_files(root, package))
         files = [(n, t) for n in names if len(t := _read_file(os.path.join(root, n)))
                  >= self.snippet_chars]
