@@ -49,17 +49,29 @@ def _check_outputs(out_dir, out: str) -> None:
         assert str(out_dir / name) in out, f"{name} not reported in the output"
 
 
-def _train_language_model(model: str, tmp_path, capsys) -> tuple:
-    text = tmp_path / "code.py"
-    text.write_text(_python_text())
-    out_dir = tmp_path / "run"
-    assert main(["train", model, "--text", str(text), "--epochs", "1", "--seq-len", "16",
-                 "--out", str(out_dir), "--no-progress"]) == 0
+def _train_one_epoch(args: list, out_dir, capsys) -> tuple:
+    """``nabla train ARGS`` for one epoch into ``out_dir``: (what it printed, its log row),
+    after checking the files it must write and report."""
+    assert main(["train", *args, "--epochs", "1", "--out", str(out_dir), "--no-progress"]) == 0
     out = capsys.readouterr().out
     _check_outputs(out_dir, out)
     rows = _log_rows(out_dir)
     assert [r["epoch"] for r in rows] == ["1"]
-    m = _finite(rows[0], ("loss", "val_loss", "val_bpc", "val_perplexity"))
+    return out, rows[0]
+
+
+def _evaluate_json(ckpt, capsys) -> dict:
+    assert main(["evaluate", str(ckpt), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _train_language_model(model: str, tmp_path, capsys) -> tuple:
+    text = tmp_path / "code.py"
+    text.write_text(_python_text())
+    out_dir = tmp_path / "run"
+    out, row = _train_one_epoch([model, "--text", str(text), "--seq-len", "16"], out_dir,
+                                capsys)
+    m = _finite(row, ("loss", "val_loss", "val_bpc", "val_perplexity"))
     assert m["val_bpc"] == pytest.approx(m["val_loss"] / math.log(2), rel=1e-4)
     assert m["val_perplexity"] == pytest.approx(math.exp(m["val_loss"]), rel=1e-4)
     # better than a uniform guess over the text's characters (plus <unk>)
@@ -117,20 +129,14 @@ def test_train_seq2seq_dates(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(tasks, "seq2seq_dates",
                         functools.partial(tasks.seq2seq_dates, n_train=512, n_test=128))
     out_dir = tmp_path / "run"
-    assert main(["train", "seq2seq-dates", "--epochs", "1", "--batch-size", "64",
-                 "--out", str(out_dir), "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    _check_outputs(out_dir, out)
-    rows = _log_rows(out_dir)
-    assert [r["epoch"] for r in rows] == ["1"]
-    m = _finite(rows[0], ("loss", "val_loss", "token_accuracy", "val_token_accuracy"))
+    out, row = _train_one_epoch(["seq2seq-dates", "--batch-size", "64"], out_dir, capsys)
+    m = _finite(row, ("loss", "val_loss", "token_accuracy", "val_token_accuracy"))
     assert 0.0 <= m["val_token_accuracy"] <= 1.0 and m["val_loss"] > 0
     # 11 target tokens, 13 + 10 + 3 distinct ones: one epoch beats chance
     assert m["val_token_accuracy"] > 0.15
     exact = float(out.split("exact match ")[1].split("%")[0])
     assert 0.0 <= exact <= 100.0 and "128 held-out dates" in out
-    assert main(["evaluate", str(out_dir / "best.safetensors"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = _evaluate_json(out_dir / "best.safetensors", capsys)
     assert report["model"] == "seq2seq_dates" and report["samples"] == 128
     assert math.isfinite(report["loss"]) and 0.0 <= report["token_accuracy"] <= 1.0
     assert report["exact_match"] == pytest.approx(exact / 100, abs=1e-4)
@@ -153,19 +159,13 @@ class _FewSnippets(CodeSnippets):
 def test_train_snippet_classifier(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(snippets, "CodeSnippets", _FewSnippets)
     out_dir = tmp_path / "run"
-    assert main(["train", "snippet-classifier", "--epochs", "1", "--batch-size", "32",
-                 "--out", str(out_dir), "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    _check_outputs(out_dir, out)
-    rows = _log_rows(out_dir)
-    assert [r["epoch"] for r in rows] == ["1"]
-    m = _finite(rows[0], ("loss", "accuracy", "val_loss", "val_accuracy"))
+    out, row = _train_one_epoch(["snippet-classifier", "--batch-size", "32"], out_dir, capsys)
+    m = _finite(row, ("loss", "accuracy", "val_loss", "val_accuracy"))
     assert 0.0 <= m["accuracy"] <= 1.0 and 0.0 <= m["val_accuracy"] <= 1.0
     assert m["loss"] == pytest.approx(math.log(8), rel=0.5)  # 8 classes, one short epoch
     accuracy = float(out.split("test accuracy ")[1].split("%")[0])
     assert 0.0 <= accuracy <= 100.0 and "on 96 test samples" in out
-    assert main(["evaluate", str(out_dir / "best.safetensors"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = _evaluate_json(out_dir / "best.safetensors", capsys)
     assert report["model"] == "snippet_classifier" and report["samples"] == 96
     assert report["accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
 
@@ -192,8 +192,7 @@ def test_snippet_classifier_on_ones_own_code(tmp_path, capsys):
     assert f"from {own}, 3 packages (htmlish, jsonish, textish)" in printed
     accuracy = float(printed.split("test accuracy ")[1].split("%")[0])
     assert 0.0 <= accuracy <= 100.0
-    assert main(["evaluate", str(out / "last.safetensors"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = _evaluate_json(out / "last.safetensors", capsys)
     assert report["accuracy"] * 100 == pytest.approx(accuracy, abs=0.01)
     assert main(["train", "seq2seq-dates", "--text", str(own), "--out", str(tmp_path / "x")]) != 0
     assert "--text is for the language models" in capsys.readouterr().err

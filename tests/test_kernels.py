@@ -167,19 +167,24 @@ def test_adam_step_math_matches_optimizer(host, name, options, dtype, rtol):
 gpu = pytest.mark.skipif(not CUDA, reason="no CUDA GPU")
 
 
-def _both(fn, arrays, diff):
+def _values_and_grads(fn, arrays, device="cpu"):
+    """[fn's value, its gradient with respect to each input] as NumPy arrays, for a fixed
+    random output cotangent."""
+    x = [nb.tensor(a, device=device, requires_grad=True) for a in arrays]
+    y = fn(*x)
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
+    grads = nb.autograd.grad([y], x, grad_outputs=[nb.tensor(g, device=device)])
+    return [y.detach().numpy()] + [d.numpy() for d in grads]
+
+
+def _both(fn, arrays):
     """(values, grads) of fn on cuda with the kernels on, and with them off."""
     runs = []
     for fused in (True, False):
         cuda_switches.fused_kernels = fused
         try:
-            x = [nb.tensor(a, device="cuda", requires_grad=i in diff)
-                 for i, a in enumerate(arrays)]
-            y = fn(*x)
-            g = nb.tensor(np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype),
-                          device="cuda")
-            grads = nb.autograd.grad([y], [x[i] for i in diff], grad_outputs=[g])
-            runs.append((y.cpu().numpy(), [d.cpu().numpy() for d in grads]))
+            value, *grads = _values_and_grads(fn, arrays, "cuda")
+            runs.append((value, grads))
         finally:
             cuda_switches.fused_kernels = True
     return runs
@@ -206,7 +211,7 @@ def test_kernel_matches_composed_ops_on_gpu(case, dtype, rtol):
     fn, shapes = GPU_CASES[case]
     rng = np.random.default_rng()  # fresh inputs every run
     arrays = [(rng.standard_normal(s) * 3).astype(dtype) for s in shapes]
-    (y, grads), (y_ref, grads_ref) = _both(fn, arrays, diff=list(range(len(arrays))))
+    (y, grads), (y_ref, grads_ref) = _both(fn, arrays)
     scale = np.abs(y_ref).max()
     np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=rtol * scale, err_msg=f"{case} value")
     for k, (d, d_ref) in enumerate(zip(grads, grads_ref)):
@@ -352,6 +357,14 @@ def emulated(monkeypatch):
                                                                                args))
 
 
+def _record_launches(monkeypatch) -> list:
+    """The names of the kernels launched from now on (through the emulated ``_function``)."""
+    calls, launch = [], kernels._function
+    monkeypatch.setattr(kernels, "_function",
+                        lambda name, dtype: calls.append(name) or launch(name, dtype))
+    return calls
+
+
 HALF_CASES = ("gelu_tanh", "gelu_erf", "silu")  # the float16 module's kernels
 CPU_CASES = {
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(8, 16, 64)]),
@@ -372,24 +385,13 @@ def test_ops_through_the_kernel_glue_match_the_cpu_path(case, emulated, monkeypa
     arrays = [(rng.standard_normal(s) * 3).astype(np.float16 if half else np.float64)
               for s in shapes]
     tol = 1e-2 if half else 1e-12
-    calls = []
-    launch = kernels._function
-    monkeypatch.setattr(kernels, "_function",
-                        lambda name, dtype: calls.append(name) or launch(name, dtype))
+    calls = _record_launches(monkeypatch)
     glued = _values_and_grads(fn, arrays)
     assert calls, f"{case}: no kernel was launched"
     monkeypatch.undo()
     plain = _values_and_grads(fn, arrays)
     for a, b in zip(glued, plain):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=case)
-
-
-def _values_and_grads(fn, arrays):
-    x = [nb.tensor(a, requires_grad=True) for a in arrays]
-    y = fn(*x)
-    g = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
-    grads = nb.autograd.grad([y], x, grad_outputs=[nb.tensor(g)])
-    return [y.detach().numpy()] + [d.numpy() for d in grads]
 
 
 @pytest.mark.parametrize("name, options", ADAM_CASES)
@@ -406,10 +408,7 @@ def test_adam_through_the_kernel_glue_matches_the_cpu_path(name, options, emulat
             opt.step()
         return p.detach().numpy(), opt.state[p]["step"]
 
-    calls = []
-    launch = kernels._function
-    monkeypatch.setattr(kernels, "_function",
-                        lambda name, dtype: calls.append(name) or launch(name, dtype))
+    calls = _record_launches(monkeypatch)
     glued, steps = run()
     assert calls == ["adam_step"] * len(grads)
     monkeypatch.undo()

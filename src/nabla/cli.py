@@ -222,12 +222,15 @@ def _make_task(args, entry, settings: dict):
 
 def _check_resumed_plan(path: str, epochs: int) -> None:
     """Resuming continues the saved run's learning-rate schedule, which was planned for the
-    --epochs of that run: say so when this --epochs is another number."""
-    from .serialization import load
+    --epochs of that run: say so when this --epochs is another number. Read from the
+    checkpoint's JSON sidecar (``fit`` loads the checkpoint itself); a checkpoint without
+    one gets no warning."""
+    from .train.checkpoint import sidecar_path
     try:
-        planned = load(path).get("meta", {}).get("settings", {}).get("epochs")
-    except (OSError, ValueError) as err:
-        raise CLIError(f"--resume: cannot read {path}: {err}") from err
+        with open(sidecar_path(path)) as f:
+            planned = json.load(f).get("meta", {}).get("settings", {}).get("epochs")
+    except (OSError, ValueError):
+        return
     if planned is not None and planned != epochs:
         print(f"nabla train: {path} comes from a run planned for {planned} epochs; its "
               f"cosine schedule continues as saved (T_max={planned}), so epochs past "

@@ -96,8 +96,8 @@ class AdamW(Adam):
 def _fused(param, grad, state: dict, group: dict) -> bool:
     """The whole update as one GPU kernel over the parameter, where it applies (CuPy arrays
     of one dtype, float32 or float64, all contiguous); False leaves it to the array ops."""
-    if group["amsgrad"] and "max_exp_avg_sq" not in state:
-        return False
+    if not kernels.usable(param) or (group["amsgrad"] and "max_exp_avg_sq" not in state):
+        return False  # on the CPU: one check per parameter, nothing built
     arrays = [param, grad, state["exp_avg"].array, state["exp_avg_sq"].array]
     if group["amsgrad"]:
         arrays.append(state["max_exp_avg_sq"].array)
