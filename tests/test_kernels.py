@@ -1,10 +1,13 @@
 """The fused CUDA kernels of ``nabla.kernels``.
 
-Three layers, each skipped where its tool is missing:
+Four layers, each skipped where its tool is missing:
 - the whole source builds with ``nvcc`` for Hopper (sm_90), every kernel in float and
   double (no GPU needed);
 - the per-element math (GELU, SiLU, the Adam step), compiled on the host by the C++
   compiler from the same source, matches nabla's CPU ops and optimizers;
+- the kernels themselves, built for the host with the CUDA emulator of ``cuda_emu.h``,
+  run behind the ops' real Python glue on NumPy arrays and match the CPU path, every
+  launch checked against the kernel's parameter list;
 - on a CUDA GPU, every kernel matches the composed CuPy ops (the switch
   ``nabla.backends.cuda.fused_kernels`` off) on fresh random inputs, forward and backward.
 """
@@ -17,12 +20,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from scipy.special import erf
 
 import nabla as nb
 import nabla.nn.functional as F
 from nabla import kernels
+from nabla.kernels import _build
 from nabla.backends import cuda as cuda_switches
+from tests import cuda_emu
 
 CUDA = nb.backend.cuda_is_available()
 
@@ -251,116 +255,35 @@ def test_kernels_are_never_used_on_numpy_arrays():
     assert not kernels.usable(np.zeros(3, np.float32))
 
 
-# -- the Python side on the CPU: every launch against its kernel's signature ---------------------
-def _signatures() -> dict:
-    """kernel name -> parameter types, read from the CUDA source ("const T*", "long long", ...)."""
-    out = {}
-    for name, params in re.findall(r"__global__ void (\w+)\(([^)]*)\)", kernels.SOURCE):
-        out[name] = [" ".join(p.split()[:-1]).replace(" *", "*") for p in params.split(",")]
-    return out
-
-
-def _emulate(name, grid, block, args):
-    """What each kernel computes, in NumPy, after checking the launch against the signature:
-    arrays of the kernel's dtype for pointers, np.int64 for long long, np.int32 for int,
-    the array dtype's scalar for T; a block of whole warps, at most 1024 threads."""
-    types = _signatures()[name]
-    assert len(args) == len(types), f"{name}: {len(args)} arguments for {types}"
-    dtype = args[0].dtype
-    for a, t in zip(args, types):
-        if t.endswith("*"):
-            assert isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous, \
-                (name, t, type(a))
-        else:
-            expected = {"long long": np.int64, "int": np.int32, "T": dtype.type}[t]
-            assert type(a) is expected, (name, t, type(a))
-    assert block[0] % 32 == 0 and block[0] <= 1024 and len(grid) == len(block) == 1
-    f = lambda a: a.reshape(-1)  # noqa: E731  (the kernels see flat memory)
-    if name == "gelu_tanh_fwd":
-        x, y, t, _ = args
-        f(t)[:] = np.tanh(kernels_k * f(x) * (1 + 0.044715 * f(x) ** 2))
-        f(y)[:] = 0.5 * f(x) * (1 + f(t))
-    elif name == "gelu_tanh_bwd":
-        x, t, g, d, _, has_g = args
-        x, t = f(x), f(t)
-        val = 0.5 * (1 + t) + 0.5 * kernels_k * x * (1 - t * t) * (1 + 3 * 0.044715 * x * x)
-        f(d)[:] = val * f(g) if has_g else val
-    elif name in ("gelu_erf_fwd", "silu_fwd"):
-        x, y, _ = args
-        x = f(x)
-        f(y)[:] = (0.5 * x * (1 + erf(x / np.sqrt(2))) if name == "gelu_erf_fwd"
-                   else x / (1 + np.exp(-x)))
-    elif name in ("gelu_erf_bwd", "silu_bwd"):
-        x, g, d, _, has_g = args
-        x, s = f(x), 1 / (1 + np.exp(-f(x)))
-        val = (0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
-               if name == "gelu_erf_bwd" else s * (1 + x * (1 - s)))
-        f(d)[:] = val * f(g) if has_g else val
-    elif name == "softmax_fwd":
-        x, y, cols, log = args
-        x = x.reshape(-1, cols)
-        s = x - x.max(1, keepdims=True)
-        y.reshape(-1, cols)[:] = (s - np.log(np.exp(s).sum(1, keepdims=True)) if log
-                                  else np.exp(s) / np.exp(s).sum(1, keepdims=True))
-        assert grid[0] == x.shape[0]
-    elif name == "softmax_bwd":
-        y, g, dx, cols, log = [a.reshape(-1, args[3]) if isinstance(a, np.ndarray) else a
-                               for a in args]
-        dx[:] = (g - np.exp(y) * g.sum(1, keepdims=True) if log
-                 else y * (g - (g * y).sum(1, keepdims=True)))
-    elif name == "layer_norm_fwd":
-        x, w, b, y, x_hat, rstd, cols, eps = args
-        x = x.reshape(-1, cols)
-        c = x - x.mean(1, keepdims=True)
-        rstd[:] = 1 / np.sqrt((c * c).mean(1) + eps)
-        x_hat.reshape(-1, cols)[:] = c * rstd[:, None]
-        y.reshape(-1, cols)[:] = x_hat.reshape(-1, cols) * w + b
-    elif name == "layer_norm_bwd":
-        g, x_hat, rstd, w, dx, cols = args
-        g, x_hat = g.reshape(-1, cols), x_hat.reshape(-1, cols)
-        gw = g * w
-        dx.reshape(-1, cols)[:] = (gw - gw.mean(1, keepdims=True)
-                                   - x_hat * (gw * x_hat).mean(1, keepdims=True)) * rstd[:, None]
-    elif name == "adam_step":
-        p, g, m, v, vmax, n, lr, wd, b1, b2, eps, step_size, bc2, flags = args
-        g = -g if flags & 1 else g
-        if wd:
-            if flags & 2:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
-        m += (1 - b1) * (g - m) if 1 - b1 < 0.5 else 0
-        if 1 - b1 >= 0.5:
-            m[:] = g - (g - m) * b1
-        v[:] = v * b2 + (1 - b2) * g * g
-        second = v
-        if flags & 4:
-            np.maximum(vmax, v, out=vmax)
-            second = vmax
-        p += (-step_size * m) / (np.sqrt(second) / bc2 + eps)
-    else:
-        raise AssertionError(f"no emulation of {name}")
-
-
-kernels_k = 0.7978845608028654
+# -- the kernels themselves on the CPU, under the host emulator, behind the real glue -------
+@pytest.fixture(scope="module")
+def emulators():
+    """dtype -> the kernel source built for the host by tests/cuda_emu.py."""
+    full = cuda_emu.build(kernels.SOURCE, {k: ["float", "double"] for k in kernels.KERNELS})
+    half = cuda_emu.build(kernels.SOURCE, {k: ["__half"] for k in kernels.HALF_KERNELS},
+                          prefix="#define NB_HALF 1\n")
+    return {np.dtype(np.float32): full, np.dtype(np.float64): full, np.dtype(np.float16): half}
 
 
 @pytest.fixture
-def emulated(monkeypatch):
+def emulated(monkeypatch, emulators):
     """The kernels' Python side run on NumPy arrays: ``usable`` says yes to them, and each
-    launch runs ``_emulate`` (signature checks, then NumPy) instead of a compiled kernel."""
+    launch is checked against the kernel's parameter list and runs the kernel's source
+    under the host emulator."""
     import types
-    monkeypatch.setattr(kernels, "backend", types.SimpleNamespace(_cupy=np))
-    monkeypatch.setattr(kernels, "_module", lambda half: object())
-    monkeypatch.setattr(kernels, "_function",
-                        lambda name, dtype: lambda grid, block, args: _emulate(name, grid, block,
-                                                                               args))
+    monkeypatch.setattr(_build, "backend", types.SimpleNamespace(_cupy=np))
+    monkeypatch.setattr(_build, "_module", lambda half: object())
+
+    def function(name, dtype):
+        return lambda grid, block, args: emulators[np.dtype(dtype)].launch(name, dtype, grid,
+                                                                           block, args)
+    monkeypatch.setattr(_build, "function", function)
 
 
 def _record_launches(monkeypatch) -> list:
-    """The names of the kernels launched from now on (through the emulated ``_function``)."""
-    calls, launch = [], kernels._function
-    monkeypatch.setattr(kernels, "_function",
+    """The names of the kernels launched from now on (through the emulated ``function``)."""
+    calls, launch = [], _build.function
+    monkeypatch.setattr(_build, "function",
                         lambda name, dtype: calls.append(name) or launch(name, dtype))
     return calls
 

@@ -1,0 +1,39 @@
+"""Fused CUDA kernels behind nabla's ops on CuPy arrays.
+
+On the CPU an op is a handful of NumPy passes; on a GPU each pass is a kernel launch
+and a trip through memory, so the ops where that waste dominates a training step call
+one kernel here instead. The op stays one Function with one forward; only its array work
+changes (DESIGN.md: "add a backend kernel behind the same op"). The families, one module
+each:
+
+- ``activation``: the tanh and erf GELU and SiLU, forward and backward (also float16);
+- ``rows``: softmax and log-softmax over the last axis, layer norm with its affine part;
+- ``adam``: the Adam/AdamW update of one parameter tensor.
+
+All kernels are templates over float and double, compiled together by CuPy's
+``RawModule`` (NVRTC) the first time one is used (``_build``). Other dtypes and non-CuPy
+arrays keep the composed path: callers ask :func:`usable` first. The switch
+``nabla.backends.cuda.fused_kernels = False`` turns every kernel off, so a suspected
+kernel can be checked against the composed ops on the same inputs.
+
+Checked without a GPU (``tests/test_kernels.py``): the whole source builds with
+``nvcc`` for Hopper; the per-element math, compiled on the host from the same source,
+matches nabla's CPU ops; and the kernels themselves run on the host under a CUDA
+emulator (``tests/cuda_emu.h``: a thread per CUDA thread, barriers for
+``__syncthreads``, per-warp buffers for shuffles) behind the real Python glue. On a GPU
+the same tests compare each kernel with the composed CuPy ops.
+"""
+from __future__ import annotations
+
+from . import _build, activation, adam, rows  # the families register their sources in this order
+from ._build import HALF_KERNELS, KERNELS, enabled, usable
+from .activation import gelu_erf, gelu_erf_grad, gelu_tanh, gelu_tanh_grad, silu, silu_grad
+from .adam import adam_step
+from .rows import layer_norm_rows, layer_norm_rows_grad, softmax_last, softmax_last_grad
+
+__all__ = ["activation", "adam", "rows", "HALF_KERNELS", "KERNELS", "enabled", "usable",
+           "gelu_erf", "gelu_erf_grad", "gelu_tanh", "gelu_tanh_grad", "silu", "silu_grad",
+           "adam_step", "layer_norm_rows", "layer_norm_rows_grad", "softmax_last",
+           "softmax_last_grad"]
+
+SOURCE = _build.source()
