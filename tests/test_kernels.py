@@ -24,11 +24,9 @@ import pytest
 import nabla as nb
 import nabla.nn.functional as F
 from nabla import kernels
-from nabla.kernels import _build
 from nabla.backends import cuda as cuda_switches
-from tests import cuda_emu
+from tests.kernel_harness import both, gpu, record_launches, values_and_grads
 
-CUDA = nb.backend.cuda_is_available()
 
 
 # -- the source builds for the GPU ------------------------------------------------------------
@@ -168,30 +166,6 @@ def test_adam_step_math_matches_optimizer(host, name, options, dtype, rtol):
 
 
 # -- on a GPU: each kernel against the composed CuPy ops --------------------------------------
-gpu = pytest.mark.skipif(not CUDA, reason="no CUDA GPU")
-
-
-def _values_and_grads(fn, arrays, device="cpu"):
-    """[fn's value, its gradient with respect to each input] as NumPy arrays, for a fixed
-    random output cotangent."""
-    x = [nb.tensor(a, device=device, requires_grad=True) for a in arrays]
-    y = fn(*x)
-    g = np.random.default_rng(1).standard_normal(y.shape).astype(y.dtype)
-    grads = nb.autograd.grad([y], x, grad_outputs=[nb.tensor(g, device=device)])
-    return [y.detach().numpy()] + [d.numpy() for d in grads]
-
-
-def _both(fn, arrays):
-    """(values, grads) of fn on cuda with the kernels on, and with them off."""
-    runs = []
-    for fused in (True, False):
-        cuda_switches.fused_kernels = fused
-        try:
-            value, *grads = _values_and_grads(fn, arrays, "cuda")
-            runs.append((value, grads))
-        finally:
-            cuda_switches.fused_kernels = True
-    return runs
 
 
 GPU_CASES = {
@@ -215,7 +189,7 @@ def test_kernel_matches_composed_ops_on_gpu(case, dtype, rtol):
     fn, shapes = GPU_CASES[case]
     rng = np.random.default_rng()  # fresh inputs every run
     arrays = [(rng.standard_normal(s) * 3).astype(dtype) for s in shapes]
-    (y, grads), (y_ref, grads_ref) = _both(fn, arrays)
+    (y, grads), (y_ref, grads_ref) = both(fn, arrays)
     scale = np.abs(y_ref).max()
     np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=rtol * scale, err_msg=f"{case} value")
     for k, (d, d_ref) in enumerate(zip(grads, grads_ref)):
@@ -255,39 +229,6 @@ def test_kernels_are_never_used_on_numpy_arrays():
     assert not kernels.usable(np.zeros(3, np.float32))
 
 
-# -- the kernels themselves on the CPU, under the host emulator, behind the real glue -------
-@pytest.fixture(scope="module")
-def emulators():
-    """dtype -> the kernel source built for the host by tests/cuda_emu.py."""
-    full = cuda_emu.build(kernels.SOURCE, {k: ["float", "double"] for k in kernels.KERNELS})
-    half = cuda_emu.build(kernels.SOURCE, {k: ["__half"] for k in kernels.HALF_KERNELS},
-                          prefix="#define NB_HALF 1\n")
-    return {np.dtype(np.float32): full, np.dtype(np.float64): full, np.dtype(np.float16): half}
-
-
-@pytest.fixture
-def emulated(monkeypatch, emulators):
-    """The kernels' Python side run on NumPy arrays: ``usable`` says yes to them, and each
-    launch is checked against the kernel's parameter list and runs the kernel's source
-    under the host emulator."""
-    import types
-    monkeypatch.setattr(_build, "backend", types.SimpleNamespace(_cupy=np))
-    monkeypatch.setattr(_build, "_module", lambda half: object())
-
-    def function(name, dtype):
-        return lambda grid, block, args: emulators[np.dtype(dtype)].launch(name, dtype, grid,
-                                                                           block, args)
-    monkeypatch.setattr(_build, "function", function)
-
-
-def _record_launches(monkeypatch) -> list:
-    """The names of the kernels launched from now on (through the emulated ``function``)."""
-    calls, launch = [], _build.function
-    monkeypatch.setattr(_build, "function",
-                        lambda name, dtype: calls.append(name) or launch(name, dtype))
-    return calls
-
-
 HALF_CASES = ("gelu_tanh", "gelu_erf", "silu")  # the float16 module's kernels
 CPU_CASES = {
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(8, 16, 64)]),
@@ -308,11 +249,11 @@ def test_ops_through_the_kernel_glue_match_the_cpu_path(case, emulated, monkeypa
     arrays = [(rng.standard_normal(s) * 3).astype(np.float16 if half else np.float64)
               for s in shapes]
     tol = 1e-2 if half else 1e-12
-    calls = _record_launches(monkeypatch)
-    glued = _values_and_grads(fn, arrays)
+    calls = record_launches(monkeypatch)
+    glued = values_and_grads(fn, arrays)
     assert calls, f"{case}: no kernel was launched"
     monkeypatch.undo()
-    plain = _values_and_grads(fn, arrays)
+    plain = values_and_grads(fn, arrays)
     for a, b in zip(glued, plain):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=case)
 
@@ -331,7 +272,7 @@ def test_adam_through_the_kernel_glue_matches_the_cpu_path(name, options, emulat
             opt.step()
         return p.detach().numpy(), opt.state[p]["step"]
 
-    calls = _record_launches(monkeypatch)
+    calls = record_launches(monkeypatch)
     glued, steps = run()
     assert calls == ["adam_step"] * len(grads)
     monkeypatch.undo()

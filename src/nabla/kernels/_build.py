@@ -91,6 +91,7 @@ __device__ T block_reduce(T v, bool is_max) {
 """
 
 _fragments: list = []   # the registered sources, in import order
+FAMILY: dict = {}        # kernel name -> the source fragment that defines it
 KERNELS: list = []      # every kernel, compiled for float and double
 HALF_KERNELS: list = []  # those also compiled for float16
 
@@ -105,6 +106,7 @@ def register(source: str, names, half=()) -> None:
     """Add a kernel family: its source and the names of its kernels (``half``: those that
     also come in float16)."""
     _fragments.append(source)
+    FAMILY.update(dict.fromkeys(names, source))
     KERNELS.extend(names)
     HALF_KERNELS.extend(half)
 
