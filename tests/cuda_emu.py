@@ -61,7 +61,12 @@ class Emulator:
             where = f"{name}: argument {k} ({p})"
             if p.endswith("*"):
                 base = p.rstrip("*").replace("const ", "").strip()
-                want = dtype if base == "T" else np.dtype(_POINTEES[base])
+                if base == "T":
+                    want = dtype
+                elif base == "typename Acc<T>::type":  # the header's accumulator type
+                    want = np.dtype(np.float32) if dtype == np.float16 else dtype
+                else:
+                    want = np.dtype(_POINTEES[base])
                 assert isinstance(a, np.ndarray), f"{where}: got {type(a).__name__}"
                 assert a.dtype == want, f"{where}: array of {a.dtype}, expected {want}"
                 assert a.flags.c_contiguous, f"{where}: array is not C-contiguous"
