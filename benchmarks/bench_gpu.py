@@ -210,6 +210,11 @@ def fused_kernels(device: str, quick: bool) -> list:
                                       lambda f, x: f.log_softmax(x, dim=-1)),
         "layer norm (8, 1024, 768)": ((8, 1024 // scale, 768),
                                       lambda f, x: f.layer_norm(x, (768,), *norm[f is F])),
+        # GPT-2-small's attention (q = k = v here): the flash kernels, or with the kernels
+        # off the blocked CuPy path of the same op
+        "causal attention (8, 12, 1024, 64)": (
+            (8 // scale, 12, 1024, 64),
+            lambda f, x: f.scaled_dot_product_attention(x, x, x, is_causal=True)),
     }
     norm = {False: (nb.ones(768, device=device), nb.zeros(768, device=device)),
             True: (torch.ones(768, device=device), torch.zeros(768, device=device))}

@@ -400,7 +400,9 @@ class Generator:
     """A seeded random stream; pass ``generator=`` to any random op.
 
     Wraps ``numpy.random.Generator`` (PCG64). On CUDA devices the numbers are
-    drawn on the host and moved, so a seed gives the same numbers everywhere.
+    drawn on the host and moved, so a seed gives the same numbers everywhere; the one
+    exception is dropout on a GPU, whose masks come from a device kernel seeded by one
+    draw from this stream (reproducible run to run, but not the CPU's masks).
     """
 
     def __init__(self, device="cpu"):

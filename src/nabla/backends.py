@@ -41,8 +41,9 @@ class _Matmul:
 
 class _Cuda:
     matmul = _Matmul()
-    #: the fused CUDA kernels of ``nabla.kernels`` (GELU, SiLU, softmax, layer norm, Adam)
-    #: behind their ops on CuPy arrays; False runs the composed CuPy ops instead
+    #: the CUDA kernels of ``nabla.kernels`` (activations, softmax, layer and batch norm,
+    #: dropout, max pooling, im2col/col2im, flash attention, Adam) behind their ops on CuPy
+    #: arrays; False runs the composed CuPy ops instead
     fused_kernels = True
 
 

@@ -182,6 +182,28 @@ def rows(a):
     return a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
 
 
+def strided4(a):
+    """A 4-D array (N, C, H, W) as (a C-contiguous array holding it, its element strides
+    (n, c, h, w) in that array): itself, or its channels-last (N, H, W, C) buffer, which a
+    convolution's output is; otherwise a C-contiguous copy."""
+    cp = backend._cupy
+    if not a.flags.c_contiguous:
+        nhwc = a.transpose(0, 2, 3, 1)
+        if nhwc.flags.c_contiguous:
+            n, h, w, c = nhwc.shape
+            return nhwc, (h * w * c, 1, w * c, c)
+        a = cp.ascontiguousarray(a)
+    n, c, h, w = a.shape
+    return a, (c * h * w, h * w, w, 1)
+
+
+def narrow(*sizes) -> np.int32:
+    """1 where every index into arrays of these sizes, a grid-stride step past the last
+    included, fits in an int: the kernels that take this flag then do their index
+    arithmetic (divisions above all) in 32 bits, else in 64."""
+    return np.int32(max(sizes, default=0) + _MAX_BLOCKS * THREADS < 2 ** 31)
+
+
 def elementwise(name: str, n: int, dtype, *args) -> None:
     """Launch an elementwise kernel over ``n`` elements (grid-stride, so any n fits)."""
     if n == 0:

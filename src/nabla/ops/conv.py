@@ -16,12 +16,16 @@ output pixel, so the GEMM's (N*Ho*Wo, O) result *is* the output activation,
 returned as an NCHW view without a transpose copy; the next layer's
 ``transpose(0, 2, 3, 1)`` is then free again. ``unfold`` and ``fold`` share the
 same window helpers.
+
+On CuPy float arrays the column matrices are built and summed back by GPU kernels
+(``kernels.conv``: im2col, col2im), one launch each around the cuBLAS GEMMs, in
+place of a slice copy or window add per kernel offset; the GEMMs are the same.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd.function import Function, autocast_args
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
@@ -127,6 +131,8 @@ def _conv_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
     With ``keep_cols`` (groups == 1), also return the whole column matrix, so the
     weight gradient can reuse it instead of building it again.
     """
+    if kernels.usable(x, w, *(() if b is None else (b,))):
+        return _gpu_forward(xp, x, w, b, geo, keep_cols)
     n, o, groups = x.shape[0], w.shape[0], geo.groups
     (kh, kw), (ho, wo) = geo.kernel, geo.out_size
     wt = w.transpose(2, 3, 1, 0)                                 # (kh, kw, C/G, O)
@@ -160,6 +166,69 @@ def _conv_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
     return y.transpose(0, 3, 1, 2)
 
 
+# -- the same on the GPU: im2col / col2im kernels around the GEMMs -----------------------------
+# Their column matrix is (G, N*Ho*Wo, C/G*kh*kw), columns (c, i, j) like a weight row, so
+# the weight enters the GEMMs as it is; the results are channels-last as above.
+def _gpu_pairs(geo: _Geometry) -> tuple:
+    """The kernels' geometry: kernel, stride, padding before the image, dilation, out_size."""
+    return geo.kernel, geo.stride, tuple(lo for lo, _ in geo.padding), geo.dilation, \
+        geo.out_size
+
+
+def _gpu_columns(x, geo: _Geometry):
+    kernel, stride, before, dilation, out_size = _gpu_pairs(geo)
+    return kernels.im2col(x, kernel, stride, before, dilation, out_size, geo.groups)
+
+
+def _gpu_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
+    """``_conv_forward`` as im2col (one kernel) + one GEMM, or a batched GEMM over groups;
+    with ``keep_cols`` also the (G, M, K/G) columns for the weight gradient."""
+    n, o, groups = x.shape[0], w.shape[0], geo.groups
+    cols = _gpu_columns(x, geo)                                  # (G, M, K/G)
+    wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, K/G)
+    if groups == 1:
+        y = backend.matmul(xp, cols[0], wg[0].T)                 # (M, O)
+    else:
+        y = xp.matmul(cols, wg.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(-1, o)
+    y = y.reshape(n, *geo.out_size, o)
+    if b is not None:
+        y += b
+    y = y.transpose(0, 3, 1, 2)
+    return (y, cols) if keep_cols else y
+
+
+def _gpu_input_grad(xp, g, w, b, geo: _Geometry):
+    """``_conv_input_grad`` as one GEMM (or a batched one over groups) + col2im (one kernel)."""
+    n, o = g.shape[:2]
+    groups, cg = geo.groups, w.shape[1]
+    wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, K/G)
+    gm = _rows(g)                                                # (M, O)
+    if groups == 1:
+        dcols = backend.matmul(xp, gm, wg[0])[None]              # (1, M, K)
+    else:
+        dcols = xp.matmul(gm.reshape(-1, groups, o // groups).transpose(1, 0, 2), wg)
+    kernel, stride, before, dilation, out_size = _gpu_pairs(geo)
+    dx = kernels.col2im(dcols, (n, cg * groups) + geo.in_size, kernel, stride, before,
+                        dilation, out_size, groups)              # (N, H, W, C)
+    if b is not None:
+        dx += b
+    return dx.transpose(0, 3, 1, 2)
+
+
+def _gpu_weight_grad(xp, x, g, geo: _Geometry, w_shape: tuple, cols=None):
+    """``_conv_weight_grad`` as im2col (unless the forward kept ``cols``) + one GEMM, or a
+    batched GEMM over groups."""
+    o, groups = w_shape[0], geo.groups
+    if cols is None:
+        cols = _gpu_columns(x, geo)                              # (G, M, K/G)
+    gm = _rows(g)                                                # (M, O)
+    if groups == 1:
+        dw = backend.matmul(xp, gm.T, cols[0])                   # (O, K)
+    else:
+        dw = xp.matmul(gm.reshape(-1, groups, o // groups).transpose(1, 2, 0), cols)
+    return dw.reshape(w_shape)
+
+
 def _as_forward_conv(geo: _Geometry, w_shape: tuple):
     """For a stride-1 convolution, its adjoint in x as a forward convolution of g with
     the flipped, transposed kernel: the geometry of that convolution, or None when
@@ -184,6 +253,8 @@ def _conv_input_grad(xp, g, w, b, geo: _Geometry):
     layers with 16 or more channels take the forward-convolution form instead
     (``_as_forward_conv``).
     """
+    if kernels.usable(g, w, *(() if b is None else (b,))):
+        return _gpu_input_grad(xp, g, w, b, geo)
     as_conv = _as_forward_conv(geo, w.shape)
     if as_conv is not None:
         flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)          # (C, O, kh, kw)
@@ -231,8 +302,11 @@ def _crop(out, geo: _Geometry, b=None):
 def _conv_weight_grad(xp, x, g, geo: _Geometry, w_shape: tuple, cols=None):
     """The adjoint of conv in w: (N, C, H, W), (N, O, Ho, Wo) -> (O, C/G, kh, kw).
 
-    ``cols``, when the forward kept it, is x's whole column matrix (groups == 1).
+    ``cols``, when the forward kept it, is x's whole column matrix (groups == 1): 2-D
+    (M, kh*kw*C) from ``_im2col``, or 3-D (G, M, C/G*kh*kw) from the GPU kernel.
     """
+    if (cols is not None and cols.ndim == 3) or (cols is None and kernels.usable(x, g)):
+        return _gpu_weight_grad(xp, x, g, geo, w_shape, cols)
     o, cg, kh, kw = w_shape
     groups, n = geo.groups, x.shape[0]
     (ho, wo), og = geo.out_size, o // groups

@@ -5,6 +5,9 @@ and scaled by ``1 / (1 - p)``, so the expected output equals the input and
 evaluation is the identity. The mask is drawn from the seeded default
 generator (``nabla.manual_seed``) or from ``generator=``, and applied as a
 constant factor: ``out = input * mask``, whose gradient is ``grad * mask``.
+On a GPU the mask is drawn on the device from one seed that the generator
+draws (``nabla.kernels.dropout``), so a seed gives the same masks on every run
+but not the CPU's masks.
 """
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
+from ..autograd.function import Function
 from ..tensor import Tensor
+from .reduction import _rules_differentiated
 
 # SELU's negative saturation value -lambda * alpha (Klambauer et al., 2017): alpha dropout
 # sets dropped units to it, so self-normalising networks keep zero mean and unit variance
@@ -28,19 +33,63 @@ def _check(op: str, input, p: float) -> None:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep(input: Tensor, shape: tuple, p: float, generator) -> np.ndarray:
-    """A boolean CPU mask of ``shape``: True (kept) with probability ``1 - p``."""
-    rng = (generator if generator is not None else backend.default_generator).numpy
-    return rng.random(shape, dtype=np.float32) >= p
+def _generator(generator) -> backend.Generator:
+    return generator if generator is not None else backend.default_generator
 
 
-def _constant(input: Tensor, array: np.ndarray) -> Tensor:
-    """``array`` as a constant tensor of ``input``'s dtype on ``input``'s device."""
-    return Tensor._wrap(backend.to_device(array.astype(input.dtype), input.device))
+class Dropout(Function):
+    """``x * keep * scale`` with a random keep mask of ``mask_shape`` (x's shape, or
+    (N, C, 1, ..., 1) for channel dropout) that broadcasts over x; for alpha dropout
+    ``+ shift`` too, dropped units then taking SELU's saturation value.
 
+    On CuPy arrays the mask is drawn on the device from one seed drawn from the
+    generator (``kernels.dropout``: the output and a one-byte mask in one pass, the
+    backward in another); elsewhere it is drawn on the CPU from the generator itself.
+    Either way the seeded generator makes it reproducible. The mask is a constant of
+    the rules, so the vjp and the jvp are the same product."""
 
-def _multiply(input: Tensor, factor: Tensor, inplace: bool) -> Tensor:
-    return input.mul_(factor) if inplace else input * factor
+    uses_inputs = False
+
+    def forward(self, x, p, mask_shape, generator, alpha):
+        rng = _generator(generator).numpy
+        a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1.0) * (1.0 - p)) if alpha else 0.0
+        self.mask_shape, self.scale = tuple(mask_shape), a if alpha else 1.0 / (1.0 - p)
+        self.factor = self.mask = None
+        if kernels.usable(x, half=True):  # one seed per call; the mask comes from the device
+            seed = int(rng.integers(0, 2 ** 64, dtype=np.uint64))
+            if self.mask_shape == x.shape and not alpha:
+                y, self.mask = kernels.dropout_forward(x, p, seed, self.scale)
+                return y
+            self.mask = kernels.dropout_mask(self.mask_shape, p, seed, x.dtype)
+            if not alpha:
+                return kernels.dropout_apply(x, self.mask, self.scale)
+            keep = self.mask.astype(np.float64)
+        else:
+            keep = backend.to_device(rng.random(self.mask_shape, dtype=np.float32) >= p,
+                                     backend.device_of(x))
+            self.factor = (keep * self.scale).astype(x.dtype)
+            if not alpha:
+                return x * self.factor
+        # alpha dropout: dropped units go to the saturation value, then an affine map
+        # a * x + b restores the input's mean and variance (PyTorch's formulation)
+        shift = (keep - 1.0) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p
+        return x * self._factor() + shift.astype(x.dtype)
+
+    def _factor(self):
+        """keep * scale as an array of the input's dtype, broadcasting over it."""
+        if self.factor is None:
+            self.factor = (self.mask.astype(np.float64) * self.scale).astype(
+                self.inputs[0].dtype)
+        return self.factor
+
+    def vjp(self, g):
+        if (self.mask is not None and not _rules_differentiated()
+                and kernels.usable(g.array, half=True)):
+            return Tensor._wrap(kernels.dropout_apply(g.array, self.mask, self.scale))
+        return g * Tensor._wrap(self._factor())
+
+    def jvp(self, t):
+        return t * Tensor._wrap(self._factor())
 
 
 def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape,
@@ -50,16 +99,12 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape,
     if not training or p == 0.0 or input.numel() == 0:
         return input
     if p == 1.0:
-        return _multiply(input, _constant(input, np.zeros(())), inplace)
-    keep = _keep(input, tuple(mask_shape), p, generator)
-    if not alpha:
-        return _multiply(input, _constant(input, keep * (1.0 / (1.0 - p))), inplace)
-    # alpha dropout: dropped units go to the saturation value, then an affine map
-    # a * x + b restores the input's mean and variance (PyTorch's formulation)
-    a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1.0) * (1.0 - p))
-    shift = (keep - 1.0) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p
-    out = _multiply(input, _constant(input, keep * a), inplace)
-    return out.add_(_constant(input, shift)) if inplace else out + _constant(input, shift)
+        zero = Tensor._wrap(backend.to_device(np.zeros((), dtype=input.dtype), input.device))
+        return input.mul_(zero) if inplace else input * zero
+    params = {"p": p, "mask_shape": tuple(mask_shape), "generator": generator, "alpha": alpha}
+    if inplace:
+        return input._inplace(Dropout.apply, _name="dropout_", **params)
+    return Dropout.apply(input, **params)
 
 
 def _channel_mask_shape(input: Tensor) -> tuple:

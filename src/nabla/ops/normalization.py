@@ -13,8 +13,9 @@ the broadcast gradients of gamma and beta). The Jacobian of x_hat is symmetric,
 
 so the vjp and the jvp are the same projection of the cotangent or tangent.
 Training-mode batch norm, on the hot path of every CNN, fuses the affine part
-too (``BatchNormTrain``). Eval-mode batch norm is two elementwise ops: the
-running statistics fold into one scale and one shift per channel.
+too (``BatchNormTrain``). Eval-mode batch norm is one per-channel affine map
+(``ChannelAffine``): the running statistics fold into one scale and one shift per
+channel. On CuPy arrays both run as fused kernels (``nabla.kernels.batchnorm``).
 """
 from __future__ import annotations
 
@@ -209,12 +210,23 @@ class BatchNormTrain(Function):
         C = -A mean(g) - B mean(x)
 
     (about six passes over the data instead of fifteen through the composed
-    ops). When the rule is itself differentiated it runs in Tensor ops.
+    ops). On a GPU both directions are kernels (``kernels.batchnorm``): one read for
+    the per-channel sums, one elementwise pass. When the rule is itself
+    differentiated it runs in Tensor ops.
     """
 
     def forward(self, x, weight, bias, eps, stats):
         self.eps = eps
         self.rows = _channel_rows(x)
+        if kernels.usable(x, weight, bias):  # per-channel sums, then one elementwise pass
+            y, mean, var, rstd = kernels.batch_norm_train(x, weight, bias, eps)
+            # the statistics in the shapes of the composed paths (vjp falls back to them)
+            if self.rows is not None:
+                self.mean, self.rstd = mean, rstd
+            else:
+                self.mean, self.rstd = mean.reshape(1, -1, 1), rstd.reshape(-1, 1)
+            stats["mean"], stats["var"] = mean, var
+            return y
         if self.rows is not None:
             return self._forward_rows(x, weight, bias, eps, stats)
         mean = x.mean(axis=(0, 2), keepdims=True)                           # (1, C, 1)
@@ -271,6 +283,12 @@ class BatchNormTrain(Function):
     def vjp(self, g):
         if _rules_differentiated():
             return self._vjp_graph(g)
+        x, weight = self.inputs[0].array, self.inputs[1].array
+        if kernels.usable(g.array, x, weight):  # two reductions and one elementwise pass
+            need = self.needs_input_grad
+            grads = kernels.batch_norm_train_grad(x, g.array, self.mean, self.rstd, weight,
+                                                  need_input=need[0])
+            return tuple(Tensor._wrap(a) if n else None for a, n in zip(grads, need))
         if self.rows is not None:
             return self._vjp_rows(g.array)
         xp = self.xp
@@ -326,6 +344,40 @@ class BatchNormTrain(Function):
         return out
 
 
+class ChannelAffine(Function):
+    """``x * scale + shift`` per channel of x (N, C, *), scale and shift (C,): batch norm
+    in evaluation mode once the running statistics are folded into them. One pass on a
+    GPU (``kernels.channel_affine``) instead of a product and a sum."""
+
+    def forward(self, x, scale, shift):
+        if kernels.usable(x, scale, shift):
+            return kernels.channel_affine(x, scale, shift)
+        shape = (x.shape[1],) + (1,) * (x.ndim - 2)
+        return x * scale.reshape(shape) + shift.reshape(shape)
+
+    def _axes(self) -> tuple:
+        return (0,) + tuple(range(2, self.inputs[0].ndim))
+
+    def vjp(self, g):
+        x, scale, _ = self.inputs
+        need = self.needs_input_grad
+        return (g * scale.reshape(_channel_shape(x)) if need[0] else None,
+                (g * x).sum(dim=self._axes()) if need[1] else None,
+                g.sum(dim=self._axes()) if need[2] else None)
+
+    def jvp(self, tx, tscale, tshift):
+        x, scale, _ = self.inputs
+        shape = _channel_shape(x)
+        terms = [t for t in (None if tx is None else tx * scale.reshape(shape),
+                             None if tscale is None else x * tscale.reshape(shape),
+                             None if tshift is None else tshift.reshape(shape))
+                 if t is not None]
+        out = terms[0]
+        for term in terms[1:]:
+            out = out + term
+        return out
+
+
 # -- helpers -------------------------------------------------------------------------------
 def _check_input(input, op: str, min_ndim: int, layout: str) -> None:
     if not isinstance(input, Tensor):
@@ -375,7 +427,7 @@ def _update_running(running: Tensor | None, batch_value, momentum: float) -> Non
 def _apply_running(input: Tensor, running_mean: Tensor, running_var: Tensor, weight, bias,
                    eps: float) -> Tensor:
     """Eval mode: normalise with fixed statistics, folded into one scale and one shift
-    per channel (two passes over the input instead of four)."""
+    per channel (two passes over the input instead of four; one on a GPU)."""
     shape = _channel_shape(input)
     scale = (running_var.to(input.dtype) + eps).rsqrt()
     if weight is not None:
@@ -383,7 +435,9 @@ def _apply_running(input: Tensor, running_mean: Tensor, running_var: Tensor, wei
     shift = -running_mean.to(input.dtype) * scale
     if bias is not None:
         shift = shift + bias
-    return input * scale.reshape(shape) + shift.reshape(shape)
+    if input.numel() == 0 or not input.dtype == scale.dtype == shift.dtype:
+        return input * scale.reshape(shape) + shift.reshape(shape)
+    return ChannelAffine.apply(input, scale, shift)
 
 
 # -- batch norm ----------------------------------------------------------------------------

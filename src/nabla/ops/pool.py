@@ -12,7 +12,8 @@ The primitives:
   vjp scatters the gradient back there (``PlaneScatter``) and its jvp gathers
   the tangent (``PlaneGather``). These two are each other's adjoint, so max
   pooling is differentiable to any order. ``AdaptiveMaxPool`` is the same over
-  PyTorch's variable adaptive windows.
+  PyTorch's variable adaptive windows. On CuPy float arrays, 1-D and 2-D max
+  pooling is one GPU kernel, and so is its first-order vjp (``kernels.pool``).
 * ``WindowSum`` sums each (zero-padded) window, ``WindowSumT`` is its adjoint
   (every output spread back over its window); average pooling divides the sum
   by a constant divisor.
@@ -36,13 +37,13 @@ from itertools import product
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from .index import index_select
 from .linalg import matmul
-from .reduction import mean, sum as _sum
+from .reduction import _rules_differentiated, mean, sum as _sum
 
 
 # -- argument helpers ------------------------------------------------------------------------
@@ -329,14 +330,39 @@ class PlaneGather(Function):
         return PlaneGather.apply(t, lin=self.lin, unique=self.unique)
 
 
+def _window_pairs(w: _Window) -> tuple:
+    """(kernel, stride, padding, dilation, out_size) of a 1-D or 2-D window as pairs, a 1-D
+    one as height 1: the GPU kernels' geometry."""
+    if len(w.kernel) == 2:
+        return w.kernel, w.stride, w.padding, w.dilation, w.out_size
+    return tuple((first,) + v for first, v in zip((1, 1, 0, 1, 1), (
+        w.kernel, w.stride, w.padding, w.dilation, w.out_size)))
+
+
+def _shape_2d(shape: tuple) -> tuple:
+    """(N, C, *spatial) of 1 or 2 spatial dims as (N, C, H, W) (1-D: H = 1)."""
+    return tuple(shape) if len(shape) == 4 else tuple(shape[:2]) + (1,) + tuple(shape[2:])
+
+
 class MaxPool(Function):
     """Max over each window of (N, C, *spatial). The gradient goes to the position of each
     maximum (PyTorch's ``indices``), found only when a rule may run or indices are asked for:
-    inference pays for the maxima alone."""
+    inference pays for the maxima alone. 1-D and 2-D pooling of CuPy float arrays runs as
+    GPU kernels: one finds maxima and positions, one gathers the first-order gradient."""
     uses_inputs = False
+    window = None  # the windows, where the GPU kernel found the maxima (its vjp gathers)
 
     def forward(self, x, window, indices_out=None):
-        if indices_out is None and not self._rules_may_run():
+        want = indices_out is not None or self._rules_may_run()
+        if len(window.kernel) <= 2 and kernels.usable(x):
+            out, plane = kernels.max_pool2d(x.reshape(_shape_2d(x.shape)), *_window_pairs(window),
+                                            want)
+            out = out.reshape(x.shape[:2] + window.out_size)
+            if want:
+                self.window = window
+                self._setup(x, plane.reshape(out.shape), not window.overlapping, indices_out)
+            return out
+        if not want:
             return _window_max(self.xp, x, window)
         out, plane = _max_and_positions(self.xp, x, window)
         self._setup(x, plane, not window.overlapping, indices_out)
@@ -350,14 +376,26 @@ class MaxPool(Function):
 
     def _setup(self, x, plane, unique: bool, indices_out) -> None:
         """Keep what the rules need; hand the plane positions to the caller if asked
-        (``return_indices`` works under no_grad too, where no node is kept)."""
+        (``return_indices`` works under no_grad too, where no node is kept; the caller
+        gets a copy when the rules keep them, so changing it cannot change a gradient)."""
         if indices_out is not None:
-            indices_out.append(plane)
-        self.in_shape, self.unique = x.shape, unique
-        plane_size = math.prod(x.shape[2:])
-        self.lin = _flat_positions(self.xp, plane, x.shape[0] * x.shape[1], plane_size)
+            indices_out.append(plane.copy() if self._rules_may_run() else plane)
+        self.in_shape, self.unique, self.plane, self._lin = x.shape, unique, plane, None
+
+    @property
+    def lin(self):
+        """The maxima's flat positions in the whole input, built when a rule first asks."""
+        if self._lin is None:
+            n, c = self.in_shape[:2]
+            self._lin = _flat_positions(self.xp, self.plane, n * c, math.prod(self.in_shape[2:]))
+        return self._lin
 
     def vjp(self, g):
+        if self.window is not None and not _rules_differentiated() and kernels.usable(g.array):
+            dx = kernels.max_pool2d_grad(g.array.reshape(_shape_2d(g.shape)),
+                                         self.plane.reshape(_shape_2d(self.plane.shape)),
+                                         _shape_2d(self.in_shape), *_window_pairs(self.window)[:4])
+            return Tensor._wrap(dx.reshape(self.in_shape))
         return PlaneScatter.apply(g, lin=self.lin, shape=self.in_shape, unique=self.unique)
 
     def jvp(self, t):
