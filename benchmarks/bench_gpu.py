@@ -215,9 +215,26 @@ def fused_kernels(device: str, quick: bool) -> list:
         "causal attention (8, 12, 1024, 64)": (
             (8 // scale, 12, 1024, 64),
             lambda f, x: f.scaled_dot_product_attention(x, x, x, is_causal=True)),
+        # ResNet-20's first stage at batch 128: batch norm, and the 3x3 conv (im2col + GEMM)
+        "batch norm, training (128, 16, 32, 32)": (
+            (128 // scale, 16, 32, 32),
+            lambda f, x: f.batch_norm(x, None, None, *bn[f is F], training=True)),
+        "conv2d 3x3 16->16 (128, 16, 32, 32)": (
+            (128 // scale, 16, 32, 32), lambda f, x: f.conv2d(x, conv[f is F], padding=1)),
+        "max_pool2d 3x3/2 pad 1 (32, 64, 56, 56)": (
+            (32 // scale, 64, 56, 56), lambda f, x: f.max_pool2d(x, 3, 2, 1)),
+        "dropout p=0.1 (64, 1024, 1024)": (
+            (64 // scale, 1024, 1024), lambda f, x: f.dropout(x, 0.1, training=True)),
     }
     norm = {False: (nb.ones(768, device=device), nb.zeros(768, device=device)),
             True: (torch.ones(768, device=device), torch.zeros(768, device=device))}
+    bn = {False: (nb.ones(16, device=device, requires_grad=True),
+                  nb.zeros(16, device=device, requires_grad=True)),
+          True: (torch.ones(16, device=device, requires_grad=True),
+                 torch.zeros(16, device=device, requires_grad=True))}
+    w = (rng.standard_normal((16, 16, 3, 3)) * 0.1).astype(np.float32)
+    conv = {False: nb.tensor(w, device=device, requires_grad=True),
+            True: torch.tensor(w, device=device, requires_grad=True)}
     rows = []
     for label, (shape, op) in cases.items():
         a = rng.standard_normal(shape).astype(np.float32)
@@ -225,12 +242,14 @@ def fused_kernels(device: str, quick: bool) -> list:
         tx = torch.tensor(a, device=device, requires_grad=True)
 
         def n_call():
-            op(nb.nn.functional, nx).backward(nb.ones(shape, device=device))
+            y = op(nb.nn.functional, nx)
+            y.backward(nb.ones(y.shape, device=device))
             nx.grad = None
             sync()
 
         def t_call():
-            op(F, tx).backward(torch.ones(shape, device=device))
+            y = op(F, tx)
+            y.backward(torch.ones(y.shape, device=device))
             tx.grad = None
             sync()
 
