@@ -139,27 +139,48 @@ __global__ void flash_fwd(const T* q, const T* k, const T* v, T* out,
         lse[(long long)b * length + i0 + t] = row_m[t] + nb_log(row_l[t]);
 }
 
-/* P and dS of one (query tile, key tile) pair into shared p and ds:
-   p = exp(s - lse), ds = p (dO . v - delta) */
-template <typename C, int R, int W>
-__device__ __forceinline__ void flash_scores_grad(C (*p)[R + 1], C (*ds)[R + 1],
-                                                  const C (*qs)[W], const C (*ks)[W],
-                                                  const C (*dos)[W], const C (*vs)[W],
-                                                  const C* lse, const C* delta, int i0,
-                                                  int j0, int length, int source, int dim,
-                                                  int vdim, C scale, int causal) {
-    for (int idx = threadIdx.x; idx < R * R; idx += NB_FLASH_THREADS) {
-        const int r = idx / R, c = idx % R;
-        if (flash_visible(i0 + r, j0 + c, length, source, causal)) {
-            const C e = nb_exp(flash_dot(qs[r], ks, c, dim) * scale - lse[r]);
-            p[r][c] = e;
-            ds[r][c] = e * (flash_dot(dos[r], vs, c, vdim) - delta[r]);
-        } else {
-            p[r][c] = C(0);
-            ds[r][c] = C(0);
+/* The backward's shared memory: one tile of keys and values, one of queries and their
+   output cotangents (with the rows' lse and delta), and the P and dS of the pair. Both
+   backward kernels hold one tile fixed and stream the other through it. */
+template <typename C> struct FlashBwd {
+    static const int R = FlashTile<C>::B;
+    C ks[R][NB_FLASH_E + 1], vs[R][NB_FLASH_E + 1];
+    C qs[R][NB_FLASH_E + 1], dos[R][NB_FLASH_E + 1], lse[R], delta[R];
+    C p[R][R + 1], ds[R][R + 1];
+
+    /* k, v, q, dout, lse, delta already point at this block's batch row */
+    template <typename T>
+    __device__ void load_keys(const T* k, const T* v, int j0, int source, int dim, int vdim) {
+        flash_load<T, C, R>(ks, k, j0, source, dim, C(1));
+        flash_load<T, C, R>(vs, v, j0, source, vdim, C(1));
+    }
+    template <typename T>
+    __device__ void load_queries(const T* q, const T* dout, const C* lse_g, const C* delta_g,
+                                 int i0, int length, int dim, int vdim) {
+        flash_load<T, C, R>(qs, q, i0, length, dim, C(1));
+        flash_load<T, C, R>(dos, dout, i0, length, vdim, C(1));
+        if (threadIdx.x < R) {
+            const int i = i0 + threadIdx.x;
+            lse[threadIdx.x] = i < length ? lse_g[i] : C(0);
+            delta[threadIdx.x] = i < length ? delta_g[i] : C(0);
         }
     }
-}
+    /* p = exp(s - lse) and ds = p (dO . v - delta) of the loaded pair of tiles */
+    __device__ void pair(int i0, int j0, int length, int source, int dim, int vdim, C scale,
+                         int causal) {
+        for (int idx = threadIdx.x; idx < R * R; idx += NB_FLASH_THREADS) {
+            const int r = idx / R, c = idx % R;
+            if (flash_visible(i0 + r, j0 + c, length, source, causal)) {
+                const C e = nb_exp(flash_dot(qs[r], ks, c, dim) * scale - lse[r]);
+                p[r][c] = e;
+                ds[r][c] = e * (flash_dot(dos[r], vs, c, vdim) - delta[r]);
+            } else {
+                p[r][c] = C(0);
+                ds[r][c] = C(0);
+            }
+        }
+    }
+};
 
 template <typename T>
 __global__ void flash_bwd_kv(const T* q, const T* k, const T* v, const T* dout,
@@ -167,45 +188,34 @@ __global__ void flash_bwd_kv(const T* q, const T* k, const T* v, const T* dout,
                              const typename Acc<T>::type* delta, T* dk, T* dv, int length,
                              int source, int dim, int vdim, double scale, int causal) {
     typedef typename Acc<T>::type C;
-    const int R = FlashTile<C>::B, W = NB_FLASH_E + 1;
-    const int ACC = FlashTile<C>::B * NB_FLASH_E / NB_FLASH_THREADS;
-    __shared__ C ks[FlashTile<C>::B][NB_FLASH_E + 1], vs[FlashTile<C>::B][NB_FLASH_E + 1];
-    __shared__ C qs[FlashTile<C>::B][NB_FLASH_E + 1], dos[FlashTile<C>::B][NB_FLASH_E + 1];
-    __shared__ C p[FlashTile<C>::B][FlashTile<C>::B + 1], ds[FlashTile<C>::B][FlashTile<C>::B + 1];
-    __shared__ C lse_s[FlashTile<C>::B], delta_s[FlashTile<C>::B];
+    const int R = FlashBwd<C>::R, ACC = FlashBwd<C>::R * NB_FLASH_E / NB_FLASH_THREADS;
+    __shared__ FlashBwd<C> s;
     const int b = blockIdx.y, j0 = blockIdx.x * R, t = threadIdx.x;
     const long long qb = (long long)b * length, kb = (long long)b * source;
-    flash_load<T, C, FlashTile<C>::B>(ks, k + kb * dim, j0, source, dim, C(1));
-    flash_load<T, C, FlashTile<C>::B>(vs, v + kb * vdim, j0, source, vdim, C(1));
+    s.load_keys(k + kb * dim, v + kb * vdim, j0, source, dim, vdim);
     C gk[ACC], gv[ACC];
     for (int a = 0; a < ACC; ++a) { gk[a] = C(0); gv[a] = C(0); }
     const int first = causal ? j0 / R * R : 0;  /* causal: earlier queries see no key here */
     for (int i0 = first; i0 < length; i0 += R) {
         __syncthreads();
-        flash_load<T, C, FlashTile<C>::B>(qs, q + qb * dim, i0, length, dim, C(1));
-        flash_load<T, C, FlashTile<C>::B>(dos, dout + qb * vdim, i0, length, vdim, C(1));
-        if (t < R) {
-            lse_s[t] = i0 + t < length ? lse[qb + i0 + t] : C(0);
-            delta_s[t] = i0 + t < length ? delta[qb + i0 + t] : C(0);
-        }
+        s.load_queries(q + qb * dim, dout + qb * vdim, lse + qb, delta + qb, i0, length, dim,
+                       vdim);
         __syncthreads();
-        flash_scores_grad<C, FlashTile<C>::B, W>(p, ds, qs, ks, dos, vs, lse_s, delta_s, i0,
-                                                  j0, length, source, dim, vdim, C(scale),
-                                                  causal);
+        s.pair(i0, j0, length, source, dim, vdim, C(scale), causal);
         __syncthreads();
         for (int a = 0; a < ACC; ++a) {        /* rows c of dV (over vdim), dK (over dim) */
             const int o = t + a * NB_FLASH_THREADS;
             int c = o / vdim, e = o % vdim;
             if (c < R) {
-                C s = C(0);
-                for (int r = 0; r < R; ++r) s += p[r][c] * dos[r][e];
-                gv[a] += s;
+                C sum = C(0);
+                for (int r = 0; r < R; ++r) sum += s.p[r][c] * s.dos[r][e];
+                gv[a] += sum;
             }
             c = o / dim; e = o % dim;
             if (c < R) {
-                C s = C(0);
-                for (int r = 0; r < R; ++r) s += ds[r][c] * qs[r][e];
-                gk[a] += s;
+                C sum = C(0);
+                for (int r = 0; r < R; ++r) sum += s.ds[r][c] * s.qs[r][e];
+                gk[a] += sum;
             }
         }
     }
@@ -224,38 +234,26 @@ __global__ void flash_bwd_q(const T* q, const T* k, const T* v, const T* dout,
                             const typename Acc<T>::type* delta, T* dq, int length,
                             int source, int dim, int vdim, double scale, int causal) {
     typedef typename Acc<T>::type C;
-    const int R = FlashTile<C>::B, W = NB_FLASH_E + 1;
-    const int ACC = FlashTile<C>::B * NB_FLASH_E / NB_FLASH_THREADS;
-    __shared__ C ks[FlashTile<C>::B][NB_FLASH_E + 1], vs[FlashTile<C>::B][NB_FLASH_E + 1];
-    __shared__ C qs[FlashTile<C>::B][NB_FLASH_E + 1], dos[FlashTile<C>::B][NB_FLASH_E + 1];
-    __shared__ C p[FlashTile<C>::B][FlashTile<C>::B + 1], ds[FlashTile<C>::B][FlashTile<C>::B + 1];
-    __shared__ C lse_s[FlashTile<C>::B], delta_s[FlashTile<C>::B];
+    const int R = FlashBwd<C>::R, ACC = FlashBwd<C>::R * NB_FLASH_E / NB_FLASH_THREADS;
+    __shared__ FlashBwd<C> s;
     const int b = blockIdx.y, i0 = blockIdx.x * R, t = threadIdx.x;
     const long long qb = (long long)b * length, kb = (long long)b * source;
-    flash_load<T, C, FlashTile<C>::B>(qs, q + qb * dim, i0, length, dim, C(1));
-    flash_load<T, C, FlashTile<C>::B>(dos, dout + qb * vdim, i0, length, vdim, C(1));
-    if (t < R) {
-        lse_s[t] = i0 + t < length ? lse[qb + i0 + t] : C(0);
-        delta_s[t] = i0 + t < length ? delta[qb + i0 + t] : C(0);
-    }
+    s.load_queries(q + qb * dim, dout + qb * vdim, lse + qb, delta + qb, i0, length, dim, vdim);
     C gq[ACC];
     for (int a = 0; a < ACC; ++a) gq[a] = C(0);
     const int stop = causal && i0 + R < source ? i0 + R : source;
     for (int j0 = 0; j0 < stop; j0 += R) {
         __syncthreads();
-        flash_load<T, C, FlashTile<C>::B>(ks, k + kb * dim, j0, source, dim, C(1));
-        flash_load<T, C, FlashTile<C>::B>(vs, v + kb * vdim, j0, source, vdim, C(1));
+        s.load_keys(k + kb * dim, v + kb * vdim, j0, source, dim, vdim);
         __syncthreads();
-        flash_scores_grad<C, FlashTile<C>::B, W>(p, ds, qs, ks, dos, vs, lse_s, delta_s, i0,
-                                                  j0, length, source, dim, vdim, C(scale),
-                                                  causal);
+        s.pair(i0, j0, length, source, dim, vdim, C(scale), causal);
         __syncthreads();
         for (int a = 0; a < ACC; ++a) {
             const int o = t + a * NB_FLASH_THREADS, r = o / dim, e = o % dim;
             if (r < R) {
-                C s = C(0);
-                for (int c = 0; c < R; ++c) s += ds[r][c] * ks[c][e];
-                gq[a] += s;
+                C sum = C(0);
+                for (int c = 0; c < R; ++c) sum += s.ds[r][c] * s.ks[c][e];
+                gq[a] += sum;
             }
         }
     }
