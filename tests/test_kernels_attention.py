@@ -8,6 +8,7 @@ import pytest
 
 import nabla as nb
 import nabla.nn.functional as F
+from nabla.backends import cuda as cuda_switches
 from nabla.kernels import attention as flash_kernels
 from nabla.ops import attention as attention_op
 from tests.kernel_harness import gpu, record_launches, values_and_grads
@@ -38,6 +39,7 @@ def test_flash_kernels_match_the_composed_attention(case, dtype, tol, emulated, 
     causal, scale, shapes = CASES[case]
     arrays = _inputs(shapes, dtype)
     monkeypatch.setattr(attention_op, "FLASH_MIN_SCORES", 0)  # every call takes the tiled path
+    monkeypatch.setattr(cuda_switches, "flash_attention_kernel", True)
     calls = record_launches(monkeypatch)
     glued = values_and_grads(_sdpa(causal, scale), arrays)
     assert calls == ["flash_fwd", "flash_bwd_kv", "flash_bwd_q"], calls
@@ -56,10 +58,21 @@ def test_flash_kernels_match_the_composed_attention(case, dtype, tol, emulated, 
 def test_wide_heads_keep_the_blocked_path(emulated, monkeypatch):
     q = np.random.default_rng().standard_normal((1, 4, flash_kernels.MAX_HEAD_DIM + 1))
     monkeypatch.setattr(attention_op, "FLASH_MIN_SCORES", 0)
+    monkeypatch.setattr(cuda_switches, "flash_attention_kernel", True)
     calls = record_launches(monkeypatch)
     out = values_and_grads(_sdpa(False), [q, q, q])[0]
     assert calls == []
     assert out.shape == q.shape
+
+
+def test_flash_kernels_wait_for_their_switch(emulated, monkeypatch):
+    """Off by default (``nabla.backends.cuda.flash_attention_kernel``): the tiled path
+    then runs its blocked array form."""
+    q = np.random.default_rng().standard_normal((2, 6, 8))
+    monkeypatch.setattr(attention_op, "FLASH_MIN_SCORES", 0)
+    calls = record_launches(monkeypatch)
+    values_and_grads(_sdpa(True), [q, q, q])
+    assert "flash_fwd" not in calls and "flash_bwd_q" not in calls
 
 
 @gpu
@@ -68,6 +81,7 @@ def test_wide_heads_keep_the_blocked_path(emulated, monkeypatch):
 @pytest.mark.parametrize("causal", [True, False])
 def test_flash_kernels_match_composed_ops_on_gpu(dtype, rtol, causal, monkeypatch):
     monkeypatch.setattr(attention_op, "FLASH_MIN_SCORES", 0)
+    monkeypatch.setattr(cuda_switches, "flash_attention_kernel", True)
     arrays = _inputs([(4, 8, 300, 64)] * 3, dtype)
     y, *grads = values_and_grads(_sdpa(causal), arrays, "cuda")  # the kernels
     attention_op.enable_flash_attention(False)
@@ -81,7 +95,8 @@ def test_flash_kernels_match_composed_ops_on_gpu(dtype, rtol, causal, monkeypatc
 
 
 @gpu
-def test_flash_kernel_memory_grows_with_length_not_its_square():
+def test_flash_kernel_memory_grows_with_length_not_its_square(monkeypatch):
+    monkeypatch.setattr(cuda_switches, "flash_attention_kernel", True)
     q = nb.tensor(np.random.default_rng().standard_normal((1, 4, 8192, 64)).astype(np.float32),
                   device="cuda", requires_grad=True)
     nb.cuda.synchronize()

@@ -19,9 +19,10 @@ Causal masking is PyTorch's (query i sees keys 0..i, anchored top-left); tiles w
 above the diagonal are skipped. The statistics and accumulators are float for float and
 float16 inputs (so the kernels also serve autocast's float16 attention), double for
 double. Head dimensions up to ``MAX_HEAD_DIM`` fit the shared-memory tiles; larger heads
-keep the blocked CuPy path of the op. Plain CUDA cores, no tensor cores: the first aim is
-memory that grows with L + S; their speed against the composed cuBLAS path is for the GPU
-benchmarks to measure.
+keep the blocked CuPy path of the op. Plain CUDA cores, no tensor cores, so by estimate
+slower than the op's blocked cuBLAS form at GPT sizes (whose memory also grows with
+L + S only): they run where ``nabla.backends.cuda.flash_attention_kernel`` is set, off
+by default until ``benchmarks/bench_gpu.py`` has measured both on a GPU.
 """
 from __future__ import annotations
 
@@ -277,8 +278,12 @@ def _acc_dtype(dtype):
 
 def usable(q, k, v) -> bool:
     """Whether the kernels take (B, L, E), (B, S, E), (B, S, Ev) arrays: CuPy, one float
-    dtype (float16 included), head dimensions up to MAX_HEAD_DIM, at least one key."""
-    return (_build.usable(q, k, v, half=True) and q.ndim == k.ndim == v.ndim == 3
+    dtype (float16 included), head dimensions up to MAX_HEAD_DIM, at least one key; and
+    whether they are wanted (``nabla.backends.cuda.flash_attention_kernel``, off by
+    default: see there)."""
+    from ..backends import cuda
+    return (cuda.flash_attention_kernel and _build.usable(q, k, v, half=True)
+            and q.ndim == k.ndim == v.ndim == 3
             and 0 < q.shape[2] <= MAX_HEAD_DIM and 0 < v.shape[2] <= MAX_HEAD_DIM
             and k.shape[1] > 0)
 
