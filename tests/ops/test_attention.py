@@ -318,3 +318,26 @@ def test_tiled_path_memory_grows_with_length_not_its_square():
             attention_ops.enable_flash_attention(True)
     scores = 2 * length * length * 4  # one (B, L, S) float32 matrix: 8 MiB
     assert peaks[True] < scores / 2 < peaks[False]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_tiled_float16_gemms_keep_float32_statistics(small_blocks, monkeypatch, causal):
+    """On a GPU, float16 inputs keep their block GEMMs in float16 (tensor cores) with the
+    scores, statistics and accumulators in float32: that path, forced here on NumPy,
+    against the float64 composed attention, values and gradients."""
+    monkeypatch.setattr(attention_ops, "_gemm_dtype",
+                        lambda xp, dtype: np.dtype(np.float16) if dtype == np.float16
+                        else attention_ops._stat_dtype(xp, dtype))
+    arrays = qkv(batch=(2,), length=9, source=9 if causal else 11)
+    g = rand(2, 9, arrays[2].shape[-1], seed=5)
+    results = []
+    for dtype in (np.float16, np.float64):
+        ts = [nb.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+        out = F.scaled_dot_product_attention(*ts, is_causal=causal, scale=0.6)
+        if dtype == np.float16:
+            assert _node_name(out) == "FlashAttention" and out.dtype == nb.float16
+        out.backward(nb.tensor(g.astype(dtype)))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for a, b in zip(*results):
+        assert a.dtype == np.float16
+        np.testing.assert_allclose(a.astype(np.float64), b, atol=1e-2 * max(1, np.abs(b).max()))

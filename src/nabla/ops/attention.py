@@ -151,6 +151,16 @@ def _stat_dtype(xp, dtype):
     return xp.result_type(dtype, xp.float32)
 
 
+def _gemm_dtype(xp, dtype):
+    """The dtype of the block GEMMs: float16 inputs on a GPU stay float16, so that cuBLAS
+    runs them on tensor cores (accumulating in float32) as PyTorch's flash kernels do,
+    with scores, statistics and accumulators in float32; otherwise the statistics dtype
+    (NumPy has no fast float16 GEMM)."""
+    if np.dtype(dtype) == np.float16 and xp is not np:
+        return np.dtype(np.float16)
+    return _stat_dtype(xp, dtype)
+
+
 def _causal_block(s, i0: int, j0: int, xp) -> None:
     """Mask (in place) key j > query i in the score block whose corner is (i0, j0)."""
     rows, cols = s.shape[-2:]
@@ -166,18 +176,24 @@ def _flash_forward(xp, q, k, v, scale: float, causal: bool):
     rows' log-sum-exp (what the backward needs to rebuild any block of weights)."""
     batch, length, _ = q.shape
     source, ev = k.shape[1], v.shape[2]
-    st = _stat_dtype(xp, q.dtype)
+    st, gd = _stat_dtype(xp, q.dtype), _gemm_dtype(xp, q.dtype)
+    low = gd != st  # float16 GEMMs: the scale goes on the float32 scores instead of q
     out = xp.empty((batch, length, ev), dtype=q.dtype)
     lse = xp.empty((batch, length), dtype=st)
     for i0 in range(0, length, _BLOCK_Q):
-        qi = q[:, i0:i0 + _BLOCK_Q].astype(st, copy=False) * st.type(scale)
+        qi = q[:, i0:i0 + _BLOCK_Q].astype(gd, copy=False)
+        if not low:
+            qi = qi * st.type(scale)
         rows = qi.shape[1]
         m = xp.full((batch, rows), -math.inf, dtype=st)
         total = xp.zeros((batch, rows), dtype=st)
         acc = xp.zeros((batch, rows, ev), dtype=st)
         stop = min(source, i0 + rows) if causal else source  # causal: later blocks are empty
         for j0 in range(0, stop, _BLOCK_K):
-            s = qi @ k[:, j0:j0 + _BLOCK_K].astype(st, copy=False).transpose(0, 2, 1)
+            s = qi @ k[:, j0:j0 + _BLOCK_K].astype(gd, copy=False).transpose(0, 2, 1)
+            if low:
+                s = s.astype(st)
+                s *= st.type(scale)
             if causal:
                 _causal_block(s, i0, j0, xp)
             m_new = xp.maximum(m, s.max(axis=-1))
@@ -186,7 +202,7 @@ def _flash_forward(xp, q, k, v, scale: float, causal: bool):
             alpha = xp.exp(m - m_new)
             total = total * alpha + p.sum(axis=-1)
             acc *= alpha[..., None]
-            acc += p @ v[:, j0:j0 + _BLOCK_K].astype(st, copy=False)
+            acc += p.astype(gd, copy=False) @ v[:, j0:j0 + _BLOCK_K].astype(gd, copy=False)
             m = m_new
         out[:, i0:i0 + rows] = acc / total[..., None]
         lse[:, i0:i0 + rows] = m + xp.log(total)
@@ -198,32 +214,41 @@ def _flash_backward(xp, q, k, v, out, lse, dout, scale: float, causal: bool):
     log-sum-exp, P = exp(S - lse), and dS = P * (dP - rowsum(dO * O))."""
     batch, length, _ = q.shape
     source = k.shape[1]
-    st = _stat_dtype(xp, q.dtype)
+    st, gd = _stat_dtype(xp, q.dtype), _gemm_dtype(xp, q.dtype)
+    low = gd != st
     sc = st.type(scale)
     dq = xp.zeros(q.shape, dtype=st)
     dk = xp.zeros(k.shape, dtype=st)
     dv = xp.zeros(v.shape, dtype=st)
     delta = (dout.astype(st, copy=False) * out.astype(st, copy=False)).sum(axis=-1)  # (B, L)
     for i0 in range(0, length, _BLOCK_Q):
-        qi = q[:, i0:i0 + _BLOCK_Q].astype(st, copy=False) * sc
+        qi = q[:, i0:i0 + _BLOCK_Q].astype(gd, copy=False)
+        if not low:
+            qi = qi * sc
         rows = qi.shape[1]
-        doi = dout[:, i0:i0 + rows].astype(st, copy=False)
+        doi = dout[:, i0:i0 + rows].astype(gd, copy=False)
         stop = min(source, i0 + rows) if causal else source
         for j0 in range(0, stop, _BLOCK_K):
-            kj = k[:, j0:j0 + _BLOCK_K].astype(st, copy=False)
-            vj = v[:, j0:j0 + _BLOCK_K].astype(st, copy=False)
+            kj = k[:, j0:j0 + _BLOCK_K].astype(gd, copy=False)
+            vj = v[:, j0:j0 + _BLOCK_K].astype(gd, copy=False)
             s = qi @ kj.transpose(0, 2, 1)
+            if low:
+                s = s.astype(st)
+                s *= sc
             if causal:
                 _causal_block(s, i0, j0, xp)
             s -= lse[:, i0:i0 + rows, None]
             p = xp.exp(s, out=s)                                               # (B, bq, bk)
-            dv[:, j0:j0 + _BLOCK_K] += p.transpose(0, 2, 1) @ doi
-            ds = doi @ vj.transpose(0, 2, 1)
+            dv[:, j0:j0 + _BLOCK_K] += p.astype(gd, copy=False).transpose(0, 2, 1) @ doi
+            ds = (doi @ vj.transpose(0, 2, 1)).astype(st, copy=False)
             ds -= delta[:, i0:i0 + rows, None]
             ds *= p
+            ds = ds.astype(gd, copy=False)
             dq[:, i0:i0 + rows] += ds @ kj
             dk[:, j0:j0 + _BLOCK_K] += ds.transpose(0, 2, 1) @ qi
     dq *= sc
+    if low:  # q entered the dk GEMMs unscaled
+        dk *= sc
     return dq.astype(q.dtype), dk.astype(k.dtype), dv.astype(v.dtype)
 
 
