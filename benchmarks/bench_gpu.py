@@ -210,9 +210,12 @@ def fused_kernels(device: str, quick: bool) -> list:
                                       lambda f, x: f.log_softmax(x, dim=-1)),
         "layer norm (8, 1024, 768)": ((8, 1024 // scale, 768),
                                       lambda f, x: f.layer_norm(x, (768,), *norm[f is F])),
-        # GPT-2-small's attention (q = k = v here): the flash kernels, or with the kernels
-        # off the blocked cuBLAS path of the same op (the default today)
+        # GPT-2-small's attention (q = k = v here): the flash kernels (CUDA cores in float32,
+        # tensor cores in float16), or with the kernels off the op's blocked cuBLAS form
         "causal attention (8, 12, 1024, 64)": (
+            (8 // scale, 12, 1024, 64),
+            lambda f, x: f.scaled_dot_product_attention(x, x, x, is_causal=True)),
+        "causal attention (8, 12, 1024, 64), float16": (
             (8 // scale, 12, 1024, 64),
             lambda f, x: f.scaled_dot_product_attention(x, x, x, is_causal=True)),
         # ResNet-20's first stage at batch 128: batch norm, and the 3x3 conv (im2col + GEMM)
@@ -237,7 +240,7 @@ def fused_kernels(device: str, quick: bool) -> list:
             True: torch.tensor(w, device=device, requires_grad=True)}
     rows = []
     for label, (shape, op) in cases.items():
-        a = rng.standard_normal(shape).astype(np.float32)
+        a = rng.standard_normal(shape).astype(np.float16 if "float16" in label else np.float32)
         nx = nb.tensor(a, device=device, requires_grad=True)
         tx = torch.tensor(a, device=device, requires_grad=True)
 
@@ -253,14 +256,15 @@ def fused_kernels(device: str, quick: bool) -> list:
             tx.grad = None
             sync()
 
-        # attention: the flash kernels have their own switch, off by default (backends.py)
-        nb.backends.cuda.flash_attention_kernel = "attention" in label
+        # attention: the flash kernels have their own switch (backends.py), whose default
+        # leaves float32 to the blocked form: on for these rows
+        nb.backends.cuda.flash_attention_kernel = True if "attention" in label else None
         try:
             rows.append((f"{label}, forward+backward, fused", compare(n_call, t_call)))
             rows.append((f"{label}: fused against composed", compare(n_call,
                                                                      _composed(n_call))))
         finally:
-            nb.backends.cuda.flash_attention_kernel = False
+            nb.backends.cuda.flash_attention_kernel = None
     sizes = [(768, 2304), (2304,), (768, 768), (768,), (768, 3072), (3072,), (3072, 768),
              (768,), (768,), (768,)] * (12 // scale) + [(50304, 768)]
     n_params = [nb.nn.Parameter(nb.tensor(rng.standard_normal(s).astype(np.float32),

@@ -16,10 +16,12 @@
 #include <math.h>
 #include <string.h>
 
+#include <algorithm>
 #include <barrier>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 struct dim3 {
@@ -34,6 +36,7 @@ struct dim3 {
 #define __shared__ static
 #define __restrict__
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 typedef _Float16 __half;
 
@@ -106,6 +109,71 @@ inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 inline float __half2float(__half h) { return (float)h; }
 inline __half __float2half(float f) { return (__half)f; }
+
+/* ---- nvcuda::wmma (tensor-core tiles) -------------------------------------------------
+   A fragment's element-to-lane layout is unspecified in CUDA, so a kernel that only moves
+   fragments through load/store/fill/mma cannot observe it: here every lane holds the whole
+   tile, and every lane does the whole warp-wide operation on its own copy. A store writes
+   the same values from every lane, so each lane reads back its own writes. */
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment {
+    static const int rows = std::is_same<Use, matrix_b>::value ? K : M;
+    static const int cols = std::is_same<Use, matrix_a>::value ? K : N;
+    T v[rows][cols];
+};
+
+template <typename Use, int M, int N, int K, typename T, typename L, typename V>
+void fill_fragment(fragment<Use, M, N, K, T, L>& f, V value) {
+    for (int r = 0; r < f.rows; ++r)
+        for (int c = 0; c < f.cols; ++c) f.v[r][c] = T(value);
+}
+/* matrix_a / matrix_b: the layout is the fragment's type */
+template <typename Use, int M, int N, int K, typename T, typename L>
+void load_matrix_sync(fragment<Use, M, N, K, T, L>& f, const T* p, unsigned ldm) {
+    static_assert(!std::is_same<Use, accumulator>::value, "accumulators take a layout_t");
+    const bool row = std::is_same<L, row_major>::value;
+    for (int r = 0; r < f.rows; ++r)
+        for (int c = 0; c < f.cols; ++c) f.v[r][c] = row ? p[r * ldm + c] : p[c * ldm + r];
+}
+template <int M, int N, int K, typename T>
+void load_matrix_sync(fragment<accumulator, M, N, K, T>& f, const T* p, unsigned ldm,
+                      layout_t layout) {
+    for (int r = 0; r < M; ++r)
+        for (int c = 0; c < N; ++c)
+            f.v[r][c] = layout == mem_row_major ? p[r * ldm + c] : p[c * ldm + r];
+}
+template <int M, int N, int K, typename T>
+void store_matrix_sync(T* p, const fragment<accumulator, M, N, K, T>& f, unsigned ldm,
+                       layout_t layout) {
+    for (int r = 0; r < M; ++r)
+        for (int c = 0; c < N; ++c)
+            (layout == mem_row_major ? p[r * ldm + c] : p[c * ldm + r]) = f.v[r][c];
+}
+/* d = a b + c, products and sums in the accumulator's type */
+template <int M, int N, int K, typename A, typename LA, typename LB, typename C>
+void mma_sync(fragment<accumulator, M, N, K, C>& d, const fragment<matrix_a, M, N, K, A, LA>& a,
+              const fragment<matrix_b, M, N, K, A, LB>& b,
+              const fragment<accumulator, M, N, K, C>& c) {
+    C out[M][N];
+    for (int r = 0; r < M; ++r)
+        for (int n = 0; n < N; ++n) {
+            C s = c.v[r][n];
+            for (int k = 0; k < K; ++k) s += C(a.v[r][k]) * C(b.v[k][n]);
+            out[r][n] = s;
+        }
+    memcpy(d.v, out, sizeof(out));
+}
+}  // namespace wmma
+}  // namespace nvcuda
 
 /* runs kernel<<<grid, block>>>(args...) to completion */
 template <typename... P, typename... A>

@@ -37,7 +37,7 @@ def emulator(name: str, dtype) -> cuda_emu.Emulator:
         if half:
             wanted = {k: ["__half"] for k in names if k in _build.HALF_KERNELS}
         else:
-            wanted = {k: ["float", "double"] for k in names}
+            wanted = {k: ["float", "double"] for k in names if k in _build.KERNELS}
         _emulators[key] = cuda_emu.build(_build.HEADER + fragment, wanted,
                                          prefix="#define NB_HALF 1\n" if half else "")
     return _emulators[key]

@@ -24,6 +24,7 @@ import pytest
 import nabla as nb
 import nabla.nn.functional as F
 from nabla import kernels
+from nabla.kernels import _build
 from nabla.backends import cuda as cuda_switches
 from tests.kernel_harness import both, gpu, record_launches, values_and_grads
 
@@ -34,8 +35,7 @@ from tests.kernel_harness import both, gpu, record_launches, values_and_grads
 @pytest.mark.parametrize("half", [False, True])
 def test_source_builds_with_nvcc(tmp_path, half):
     if half:  # the float16 module: the elementwise kernels in __half
-        names, types, prefix = kernels.HALF_KERNELS, ["__half"], "#define NB_HALF 1\n" \
-            "#include <cuda_fp16.h>\n"
+        names, types, prefix = kernels.HALF_KERNELS, ["__half"], _build.HALF_PREFIX
     else:
         names, types, prefix = kernels.KERNELS, ["float", "double"], ""
     taken = ", ".join(f"(void*)&{k}<{t}>" for k in names for t in types)

@@ -29,6 +29,12 @@ CASES = {  # name -> (causal, scale, shapes of q, k, v)
     "cross, L != S, E != Ev": (False, 0.2, [(3, 21, 12), (3, 45, 12), (3, 45, 20)]),
     "causal, heads, S > L": (True, None, [(2, 2, 18, 8), (2, 2, 40, 8), (2, 2, 40, 8)]),
     "one query": (False, None, [(2, 1, 8), (2, 9, 8), (2, 9, 8)]),
+    "widest heads": (False, None, [(1, 20, 128), (1, 33, 128), (1, 33, 128)]),
+}
+LAUNCHES = {  # dtype -> the kernels a forward and backward launch
+    np.dtype(np.float16): ["flash_tc_fwd", "flash_tc_bwd_kv", "flash_tc_bwd_q"],  # tensor cores
+    np.dtype(np.float32): ["flash_fwd", "flash_bwd_kv", "flash_bwd_q"],
+    np.dtype(np.float64): ["flash_fwd", "flash_bwd_kv", "flash_bwd_q"],
 }
 
 
@@ -42,7 +48,7 @@ def test_flash_kernels_match_the_composed_attention(case, dtype, tol, emulated, 
     monkeypatch.setattr(cuda_switches, "flash_attention_kernel", True)
     calls = record_launches(monkeypatch)
     glued = values_and_grads(_sdpa(causal, scale), arrays)
-    assert calls == ["flash_fwd", "flash_bwd_kv", "flash_bwd_q"], calls
+    assert calls == LAUNCHES[np.dtype(dtype)], calls
     monkeypatch.undo()
     attention_op.enable_flash_attention(False)
     try:  # the reference: the composed ops on the CPU, in float64
@@ -65,14 +71,19 @@ def test_wide_heads_keep_the_blocked_path(emulated, monkeypatch):
     assert out.shape == q.shape
 
 
-def test_flash_kernels_wait_for_their_switch(emulated, monkeypatch):
-    """Off by default (``nabla.backends.cuda.flash_attention_kernel``): the tiled path
-    then runs its blocked array form."""
-    q = np.random.default_rng().standard_normal((2, 6, 8))
+@pytest.mark.parametrize("switch, dtype, launched", [
+    (None, np.float16, True), (None, np.float32, False), (None, np.float64, False),
+    (False, np.float16, False), (True, np.float32, True)])
+def test_flash_kernels_follow_their_switch(emulated, monkeypatch, switch, dtype, launched):
+    """``nabla.backends.cuda.flash_attention_kernel``: by default (None) float16 takes the
+    tensor-core kernels and float32/float64 the op's blocked form; True takes every dtype,
+    False none."""
+    q = np.random.default_rng().standard_normal((2, 6, 8)).astype(dtype)
     monkeypatch.setattr(attention_op, "FLASH_MIN_SCORES", 0)
+    monkeypatch.setattr(cuda_switches, "flash_attention_kernel", switch)
     calls = record_launches(monkeypatch)
     values_and_grads(_sdpa(True), [q, q, q])
-    assert "flash_fwd" not in calls and "flash_bwd_q" not in calls
+    assert (calls == LAUNCHES[np.dtype(dtype)]) if launched else not calls, calls
 
 
 @gpu

@@ -45,12 +45,13 @@ class _Cuda:
     #: dropout, max pooling, im2col/col2im, flash attention, Adam) behind their ops on CuPy
     #: arrays; False runs the composed CuPy ops instead
     fused_kernels = True
-    #: whether attention's tiled path runs the flash-attention CUDA kernels
-    #: (``nabla.kernels.attention``) instead of its blocked cuBLAS form. Off until measured:
-    #: the kernels use CUDA cores, and by estimate (GPT-2-small's attention, about 0.5 TFLOP
-    #: a step, at 10-15 TFLOP/s against tensor-core GEMMs) they lose to the blocked form at
-    #: GPT sizes; ``benchmarks/bench_gpu.py`` measures both.
-    flash_attention_kernel = False
+    #: which inputs attention's tiled path hands to the flash-attention CUDA kernels
+    #: (``nabla.kernels.attention``) instead of its blocked cuBLAS form. None (the default):
+    #: float16, which runs on tensor cores; True: float32 and float64 too, on CUDA cores,
+    #: which by estimate (GPT-2-small's attention, about 0.5 TFLOP a step, at 10-15
+    #: TFLOP/s against tensor-core GEMMs) lose to the blocked form at GPT sizes; False:
+    #: none. ``benchmarks/bench_gpu.py`` measures them against each other.
+    flash_attention_kernel = None
 
 
 cuda = _Cuda()

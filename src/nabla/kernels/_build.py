@@ -95,6 +95,8 @@ FAMILY: dict = {}        # kernel name -> the source fragment that defines it
 KERNELS: list = []      # every kernel, compiled for float and double
 HALF_KERNELS: list = []  # those also compiled for float16
 
+#: what the float16 module is compiled after: half storage and the tensor-core (WMMA) API
+HALF_PREFIX = "#define NB_HALF 1\n#include <cuda_fp16.h>\n#include <mma.h>\n"
 _CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _HALF = np.dtype(np.float16)
 THREADS = 256
@@ -102,13 +104,14 @@ _MAX_BLOCKS = 65535 * 4
 _modules: dict = {}  # (device, half) -> RawModule, or None where it failed to build
 
 
-def register(source: str, names, half=()) -> None:
-    """Add a kernel family: its source and the names of its kernels (``half``: those that
-    also come in float16)."""
+def register(source: str, names, half=(), half_only=()) -> None:
+    """Add a kernel family: its source and the names of its kernels, compiled for float and
+    double (``half``: those also compiled for float16; ``half_only``: kernels that exist
+    in float16 alone, such as the tensor-core ones, inside ``#ifdef NB_HALF``)."""
     _fragments.append(source)
-    FAMILY.update(dict.fromkeys(names, source))
+    FAMILY.update(dict.fromkeys([*names, *half_only], source))
     KERNELS.extend(names)
-    HALF_KERNELS.extend(half)
+    HALF_KERNELS.extend([*half, *half_only])
 
 
 def source() -> str:
@@ -142,7 +145,7 @@ def _module(half: bool):
     key = (cp.cuda.Device().id, half)
     if key not in _modules:
         if half:
-            code = "#define NB_HALF 1\n#include <cuda_fp16.h>\n" + source()
+            code = HALF_PREFIX + source()
             expressions = [f"{k}<__half>" for k in HALF_KERNELS]
         else:
             code = source()

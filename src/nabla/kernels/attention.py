@@ -16,13 +16,22 @@ algorithm of Dao et al. (2022) on CUDA cores:
   atomics, so the gradients are deterministic.
 
 Causal masking is PyTorch's (query i sees keys 0..i, anchored top-left); tiles wholly
-above the diagonal are skipped. The statistics and accumulators are float for float and
-float16 inputs (so the kernels also serve autocast's float16 attention), double for
-double. Head dimensions up to ``MAX_HEAD_DIM`` fit the shared-memory tiles; larger heads
-keep the blocked CuPy path of the op. Plain CUDA cores, no tensor cores, so by estimate
-slower than the op's blocked cuBLAS form at GPT sizes (whose memory also grows with
-L + S only): they run where ``nabla.backends.cuda.flash_attention_kernel`` is set, off
-by default until ``benchmarks/bench_gpu.py`` has measured both on a GPU.
+above the diagonal are skipped. Head dimensions up to ``MAX_HEAD_DIM`` fit the
+shared-memory tiles; larger heads keep the op's blocked form. Two implementations of
+these three kernels:
+
+- float16, on tensor cores (``flash_tc_*``): WMMA 16x16x16 tiles with float
+  accumulators, a warp per 16 rows; softmax statistics in float. The forward makes two
+  passes over the keys (the rows' log-sum-exp, then O = sum P V with P already final),
+  because a WMMA accumulator's element layout is hidden and so cannot be rescaled
+  row by row. This is the one used by default (autocast's attention is float16).
+- float32 and float64, on CUDA cores (``flash_*``): the online softmax in one pass,
+  each thread holding its share of the output tile in registers. By estimate slower
+  than the op's blocked cuBLAS form at GPT sizes, so used only where
+  ``nabla.backends.cuda.flash_attention_kernel`` is True.
+
+``benchmarks/bench_gpu.py`` measures both against the blocked form and PyTorch; neither
+has run on a GPU yet (they are checked under the host emulator, ``tests/cuda_emu.h``).
 """
 from __future__ import annotations
 
@@ -264,12 +273,275 @@ __global__ void flash_bwd_q(const T* q, const T* k, const T* v, const T* dout,
     }
 }
 #endif
+
+#if defined(NB_GPU) && defined(NB_HALF)
+/* ---- float16 on tensor cores (WMMA 16x16x16 tiles, float accumulators) ------------------
+   A warp owns 16 rows of the fixed tile. The score-like products (S = Q K^T, dP = dO V^T
+   and their transposes) go through a per-warp float staging area in shared memory, where
+   the lanes apply the mask and softmax (two lanes per row); P or dS is written back over
+   the same rows as half and enters the next product as a matrix_a tile. The forward takes
+   two passes over the keys (the rows' statistics, then O = sum P V with P final), so the
+   output accumulators never need rescaling: a fragment's element layout is not exposed. */
+#define NB_TC_LD 136              /* half row stride of a tile: 128 + 8 */
+#define NB_TC_SLD 36              /* float row stride of a staging tile of 32 columns */
+#define NB_TC_PLD 72              /* the same rows as half: P / dS written over them */
+#define NB_TC_KEYS 32             /* the streamed tile's rows (and the staging columns) */
+typedef nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> NbAcc;
+
+/* rows [first, first + rows) of a (count, dim) matrix into tile, zero past the end and in
+   the columns up to dim rounded to 16 */
+template <typename T>
+__device__ __forceinline__ void tc_load(__half (*tile)[NB_TC_LD], const T* src, int first,
+                                        int count, int dim, int rows) {
+    const int width = (dim + 15) / 16 * 16;
+    for (int idx = threadIdx.x; idx < rows * width; idx += blockDim.x) {
+        const int r = idx / width, e = idx % width;
+        tile[r][e] = first + r < count && e < dim ? src[(long long)(first + r) * dim + e]
+                                                  : __float2half(0.0f);
+    }
+}
+
+/* stage (16 x 32, float) = a (16 x kdim, rows of a tile) times b^T, b the 32 rows of a
+   tile: S = Q K^T, S^T = K Q^T, dP = dO V^T, dP^T = V dO^T */
+__device__ __forceinline__ void tc_scores(float* stage, const __half* a,
+                                          const __half (*b)[NB_TC_LD], int kdim) {
+    using namespace nvcuda;
+    for (int c = 0; c < NB_TC_KEYS / 16; ++c) {
+        NbAcc acc;
+        wmma::fill_fragment(acc, 0.0f);
+        for (int kk = 0; kk < (kdim + 15) / 16; ++kk) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> fb;
+            wmma::load_matrix_sync(fa, a + kk * 16, NB_TC_LD);
+            wmma::load_matrix_sync(fb, &b[c * 16][kk * 16], NB_TC_LD);
+            wmma::mma_sync(acc, fa, fb, acc);
+        }
+        wmma::store_matrix_sync(stage + c * 16, acc, NB_TC_SLD, wmma::mem_row_major);
+    }
+}
+
+/* acc[n] += p (16 x 32, half over the staging rows) times b (32 rows of a tile), for the
+   column blocks n of b up to width: O += P V, dV += P^T dO, dK += dS^T Q, dQ += dS K */
+__device__ __forceinline__ void tc_accumulate(NbAcc (&acc)[NB_FLASH_E / 16], const __half* p,
+                                              const __half (*b)[NB_TC_LD], int width) {
+    using namespace nvcuda;
+    for (int n = 0; n < NB_FLASH_E / 16; ++n) {
+        if (n * 16 >= width) break;
+        for (int kk = 0; kk < NB_TC_KEYS / 16; ++kk) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+            wmma::load_matrix_sync(fa, p + kk * 16, NB_TC_PLD);
+            wmma::load_matrix_sync(fb, &b[kk * 16][n * 16], NB_TC_LD);
+            wmma::mma_sync(acc[n], fa, fb, acc[n]);
+        }
+    }
+}
+
+/* a lane's 16 staged values (its row r, columns 16 h..16 h + 15) as half, written over the
+   staging rows once every lane of the warp has read its own */
+__device__ __forceinline__ void tc_put_half(float* stage, int r, int h, const float* vals) {
+    __syncwarp();
+    __half* row = (__half*)(stage + r * NB_TC_SLD);
+    for (int c = 0; c < 16; ++c) row[16 * h + c] = __float2half(vals[c]);
+    __syncwarp();
+}
+
+/* the warp's 16 rows of acc, times mul, into rows row0.. of a (rows, width) half matrix,
+   through the warp's staging area */
+template <typename T>
+__device__ __forceinline__ void tc_store(NbAcc (&acc)[NB_FLASH_E / 16], float* stage, T* dst,
+                                         int row0, int rows, int width, float mul) {
+    using namespace nvcuda;
+    const int lane = threadIdx.x & 31;
+    for (int n = 0; n < NB_FLASH_E / 16; ++n) {
+        if (n * 16 >= width) break;
+        __syncwarp();
+        wmma::store_matrix_sync(stage, acc[n], NB_TC_SLD, wmma::mem_row_major);
+        __syncwarp();
+        for (int idx = lane; idx < 256; idx += 32) {
+            const int r = idx / 16, c = n * 16 + idx % 16;
+            if (row0 + r < rows && c < width)
+                dst[(long long)(row0 + r) * width + c] = __float2half(stage[r * NB_TC_SLD + idx % 16] * mul);
+        }
+    }
+}
+
+/* forward: a block of 4 warps per 64 queries; key tiles of 32 */
+template <typename T>
+__global__ void flash_tc_fwd(const T* q, const T* k, const T* v, T* out,
+                             typename Acc<T>::type* lse, int length, int source, int dim,
+                             int vdim, double scale, int causal) {
+    __shared__ __align__(32) __half qs[64][NB_TC_LD];
+    __shared__ __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) __half vs[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) float stage[64 * NB_TC_SLD];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int b = blockIdx.y, i0 = blockIdx.x * 64, r = warp * 16 + lane / 2, h = lane & 1;
+    const int i = i0 + r;
+    float* ws = stage + warp * 16 * NB_TC_SLD;   /* this warp's staging rows */
+    const float sc = (float)scale, neg_inf = nb_neg_inf<float>();
+    q += (long long)b * length * dim;
+    k += (long long)b * source * dim;
+    v += (long long)b * source * vdim;
+    tc_load(qs, q, i0, length, dim, 64);
+    const int stop = causal && i0 + 64 < source ? i0 + 64 : source;
+    float m = neg_inf, l = 0.0f;                 /* row i's running max and sum */
+    for (int j0 = 0; j0 < stop; j0 += NB_TC_KEYS) {
+        __syncthreads();
+        tc_load(ks, k, j0, source, dim, NB_TC_KEYS);
+        __syncthreads();
+        tc_scores(ws, &qs[warp * 16][0], ks, dim);
+        __syncwarp();
+        float vals[16], mt = neg_inf;
+        for (int c = 0; c < 16; ++c) {
+            const int col = 16 * h + c;
+            vals[c] = flash_visible(i, j0 + col, length, source, causal)
+                ? stage[r * NB_TC_SLD + col] * sc : neg_inf;
+            mt = fmaxf(mt, vals[c]);
+        }
+        mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, 1));
+        const float m_new = fmaxf(m, mt);
+        float sum = 0.0f;
+        if (m_new != neg_inf)
+            for (int c = 0; c < 16; ++c) sum += expf(vals[c] - m_new);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        if (m_new != neg_inf) {
+            l = l * expf(m - m_new) + sum;
+            m = m_new;
+        }
+    }
+    const float row_lse = m + logf(l);
+    if (h == 0 && i < length) lse[(long long)b * length + i] = row_lse;
+    NbAcc acc[NB_FLASH_E / 16];
+    for (int n = 0; n < NB_FLASH_E / 16; ++n) nvcuda::wmma::fill_fragment(acc[n], 0.0f);
+    for (int j0 = 0; j0 < stop; j0 += NB_TC_KEYS) {
+        __syncthreads();
+        tc_load(ks, k, j0, source, dim, NB_TC_KEYS);
+        tc_load(vs, v, j0, source, vdim, NB_TC_KEYS);
+        __syncthreads();
+        tc_scores(ws, &qs[warp * 16][0], ks, dim);
+        __syncwarp();
+        float p[16];
+        for (int c = 0; c < 16; ++c) {
+            const int col = 16 * h + c;
+            p[c] = flash_visible(i, j0 + col, length, source, causal)
+                ? expf(stage[r * NB_TC_SLD + col] * sc - row_lse) : 0.0f;
+        }
+        tc_put_half(stage, r, h, p);
+        tc_accumulate(acc, (const __half*)ws, vs, vdim);
+    }
+    tc_store(acc, ws, out + (long long)b * length * vdim, i0 + warp * 16, length, vdim, 1.0f);
+}
+
+/* the lane's P and dS over its 16 staged columns: p = exp(s scale - lse), ds = p (dp - delta),
+   written as half over the score and dP staging rows; ``t``: staged transposed (keys are
+   rows, queries columns) */
+__device__ __forceinline__ void tc_probs(float* s_stage, float* dp_stage, int r, int h, int row,
+                                         int col0, bool t, int length, int source, int causal,
+                                         float sc, const float* lse, const float* delta) {
+    float p[16], ds[16];
+    for (int c = 0; c < 16; ++c) {
+        const int col = 16 * h + c, qi = t ? col : r;
+        const int i = t ? col0 + col : row, j = t ? row : col0 + col;
+        const bool vis = flash_visible(i, j, length, source, causal);
+        p[c] = vis ? expf(s_stage[r * NB_TC_SLD + col] * sc - lse[qi]) : 0.0f;
+        ds[c] = p[c] * (dp_stage[r * NB_TC_SLD + col] - delta[qi]);
+    }
+    tc_put_half(s_stage, r, h, p);
+    tc_put_half(dp_stage, r, h, ds);
+}
+
+/* backward, dK and dV: a block of 2 warps per 32 keys; query tiles of 32 */
+template <typename T>
+__global__ void flash_tc_bwd_kv(const T* q, const T* k, const T* v, const T* dout,
+                                const typename Acc<T>::type* lse,
+                                const typename Acc<T>::type* delta, T* dk, T* dv, int length,
+                                int source, int dim, int vdim, double scale, int causal) {
+    __shared__ __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD], vs[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) __half qs[NB_TC_KEYS][NB_TC_LD], dos[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) float st[32 * NB_TC_SLD], dpt[32 * NB_TC_SLD];
+    __shared__ float lse_s[NB_TC_KEYS], delta_s[NB_TC_KEYS];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int b = blockIdx.y, j0 = blockIdx.x * NB_TC_KEYS, r = warp * 16 + lane / 2;
+    const long long qb = (long long)b * length, kb = (long long)b * source;
+    float *ws = st + warp * 16 * NB_TC_SLD, *wd = dpt + warp * 16 * NB_TC_SLD;
+    tc_load(ks, k + kb * dim, j0, source, dim, NB_TC_KEYS);
+    tc_load(vs, v + kb * vdim, j0, source, vdim, NB_TC_KEYS);
+    NbAcc gk[NB_FLASH_E / 16], gv[NB_FLASH_E / 16];
+    for (int n = 0; n < NB_FLASH_E / 16; ++n) {
+        nvcuda::wmma::fill_fragment(gk[n], 0.0f);
+        nvcuda::wmma::fill_fragment(gv[n], 0.0f);
+    }
+    const int first = causal ? j0 / NB_TC_KEYS * NB_TC_KEYS : 0;
+    for (int i0 = first; i0 < length; i0 += NB_TC_KEYS) {
+        __syncthreads();
+        tc_load(qs, q + qb * dim, i0, length, dim, NB_TC_KEYS);
+        tc_load(dos, dout + qb * vdim, i0, length, vdim, NB_TC_KEYS);
+        if (threadIdx.x < NB_TC_KEYS) {
+            const int i = i0 + threadIdx.x;
+            lse_s[threadIdx.x] = i < length ? lse[qb + i] : 0.0f;
+            delta_s[threadIdx.x] = i < length ? delta[qb + i] : 0.0f;
+        }
+        __syncthreads();
+        tc_scores(ws, &ks[warp * 16][0], qs, dim);     /* S^T = K Q^T */
+        tc_scores(wd, &vs[warp * 16][0], dos, vdim);   /* dP^T = V dO^T */
+        __syncwarp();
+        tc_probs(st, dpt, r, lane & 1, j0 + r, i0, true, length, source, causal, (float)scale,
+                 lse_s, delta_s);
+        tc_accumulate(gv, (const __half*)ws, dos, vdim);   /* dV += P^T dO */
+        tc_accumulate(gk, (const __half*)wd, qs, dim);     /* dK += dS^T Q */
+    }
+    tc_store(gv, ws, dv + kb * vdim, j0 + warp * 16, source, vdim, 1.0f);
+    tc_store(gk, ws, dk + kb * dim, j0 + warp * 16, source, dim, (float)scale);
+}
+
+/* backward, dQ: a block of 2 warps per 32 queries; key tiles of 32 */
+template <typename T>
+__global__ void flash_tc_bwd_q(const T* q, const T* k, const T* v, const T* dout,
+                               const typename Acc<T>::type* lse,
+                               const typename Acc<T>::type* delta, T* dq, int length,
+                               int source, int dim, int vdim, double scale, int causal) {
+    __shared__ __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD], vs[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) __half qs[NB_TC_KEYS][NB_TC_LD], dos[NB_TC_KEYS][NB_TC_LD];
+    __shared__ __align__(32) float s[32 * NB_TC_SLD], dp[32 * NB_TC_SLD];
+    __shared__ float lse_s[NB_TC_KEYS], delta_s[NB_TC_KEYS];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int b = blockIdx.y, i0 = blockIdx.x * NB_TC_KEYS, r = warp * 16 + lane / 2;
+    const long long qb = (long long)b * length, kb = (long long)b * source;
+    float *ws = s + warp * 16 * NB_TC_SLD, *wd = dp + warp * 16 * NB_TC_SLD;
+    tc_load(qs, q + qb * dim, i0, length, dim, NB_TC_KEYS);
+    tc_load(dos, dout + qb * vdim, i0, length, vdim, NB_TC_KEYS);
+    if (threadIdx.x < NB_TC_KEYS) {
+        const int i = i0 + threadIdx.x;
+        lse_s[threadIdx.x] = i < length ? lse[qb + i] : 0.0f;
+        delta_s[threadIdx.x] = i < length ? delta[qb + i] : 0.0f;
+    }
+    NbAcc gq[NB_FLASH_E / 16];
+    for (int n = 0; n < NB_FLASH_E / 16; ++n) nvcuda::wmma::fill_fragment(gq[n], 0.0f);
+    const int stop = causal && i0 + NB_TC_KEYS < source ? i0 + NB_TC_KEYS : source;
+    for (int j0 = 0; j0 < stop; j0 += NB_TC_KEYS) {
+        __syncthreads();
+        tc_load(ks, k + kb * dim, j0, source, dim, NB_TC_KEYS);
+        tc_load(vs, v + kb * vdim, j0, source, vdim, NB_TC_KEYS);
+        __syncthreads();
+        tc_scores(ws, &qs[warp * 16][0], ks, dim);     /* S = Q K^T */
+        tc_scores(wd, &dos[warp * 16][0], vs, vdim);   /* dP = dO V^T */
+        __syncwarp();
+        tc_probs(s, dp, r, lane & 1, i0 + r, j0, false, length, source, causal, (float)scale,
+                 lse_s, delta_s);
+        tc_accumulate(gq, (const __half*)wd, ks, dim);     /* dQ += dS K */
+    }
+    tc_store(gq, ws, dq + qb * dim, i0 + warp * 16, length, dim, (float)scale);
+}
+#endif
 """
 
-NAMES = ("flash_fwd", "flash_bwd_kv", "flash_bwd_q")
-_build.register(SOURCE, NAMES, half=NAMES)
+NAMES = ("flash_fwd", "flash_bwd_kv", "flash_bwd_q")            # CUDA cores: float, double
+TC_NAMES = ("flash_tc_fwd", "flash_tc_bwd_kv", "flash_tc_bwd_q")  # tensor cores: float16
+_build.register(SOURCE, NAMES, half_only=TC_NAMES)
 
-_TILES = {4: (32, 16), 8: (16, 8)}  # accumulator bytes -> (forward Q, backward)
+_TILES = {4: (32, 16), 8: (16, 8)}  # CUDA cores: accumulator bytes -> (forward Q, backward)
+_TC_FWD_ROWS, _TC_BWD_ROWS = 64, 32  # tensor cores: rows per block (4 warps; 2 warps)
 
 
 def _acc_dtype(dtype):
@@ -277,13 +549,16 @@ def _acc_dtype(dtype):
 
 
 def usable(q, k, v) -> bool:
-    """Whether the kernels take (B, L, E), (B, S, E), (B, S, Ev) arrays: CuPy, one float
-    dtype (float16 included), head dimensions up to MAX_HEAD_DIM, at least one key; and
-    whether they are wanted (``nabla.backends.cuda.flash_attention_kernel``, off by
-    default: see there)."""
+    """Whether the kernels take (B, L, E), (B, S, E), (B, S, Ev) arrays: CuPy, float16
+    (tensor cores) or float32/float64 (CUDA cores), head dimensions up to MAX_HEAD_DIM, at
+    least one key; and whether they are wanted: ``nabla.backends.cuda.flash_attention_kernel``
+    is None by default, which takes the tensor-core kernels and leaves float32/float64 to
+    the op's blocked cuBLAS form (see there); True takes all, False none."""
     from ..backends import cuda
-    return (cuda.flash_attention_kernel and _build.usable(q, k, v, half=True)
-            and q.ndim == k.ndim == v.ndim == 3
+    wanted = cuda.flash_attention_kernel
+    if wanted is False or (wanted is None and q.dtype != np.float16):
+        return False
+    return (_build.usable(q, k, v, half=True) and q.ndim == k.ndim == v.ndim == 3
             and 0 < q.shape[2] <= MAX_HEAD_DIM and 0 < v.shape[2] <= MAX_HEAD_DIM
             and k.shape[1] > 0)
 
@@ -301,9 +576,12 @@ def flash_attention(q, k, v, scale: float, causal: bool):
     out = cp.empty((batch, length, v.shape[2]), dtype=q.dtype)
     lse = cp.empty((batch, length), dtype=_acc_dtype(q.dtype))
     if batch and length:
-        tile = _TILES[lse.dtype.itemsize][0]
-        _build.function("flash_fwd", q.dtype)(
-            (math.ceil(length / tile), batch), (_THREADS,),
+        if q.dtype == np.float16:
+            name, rows, threads = "flash_tc_fwd", _TC_FWD_ROWS, 128
+        else:
+            name, rows, threads = "flash_fwd", _TILES[lse.dtype.itemsize][0], _THREADS
+        _build.function(name, q.dtype)(
+            (math.ceil(length / rows), batch), (threads,),
             (q, k, v, out, lse, *_dims(q, k, v), np.float64(scale), np.int32(causal)))
     return out, lse
 
@@ -318,17 +596,18 @@ def flash_attention_grad(q, k, v, out, lse, dout, scale: float, causal: bool):
     dq, dk, dv = cp.empty_like(q), cp.empty_like(k), cp.empty_like(v)
     batch, length = q.shape[:2]
     source = k.shape[1]
-    tile = _TILES[acc.itemsize][1]
+    if q.dtype == np.float16:
+        (kv, q_name), rows, threads = TC_NAMES[1:], _TC_BWD_ROWS, 64
+    else:
+        (kv, q_name), rows, threads = NAMES[1:], _TILES[acc.itemsize][1], _THREADS
     rest = (*_dims(q, k, v), np.float64(scale), np.int32(causal))
     if batch and source:
         if length:
-            _build.function("flash_bwd_kv", q.dtype)(
-                (math.ceil(source / tile), batch), (_THREADS,),
-                (q, k, v, dout, lse, delta, dk, dv, *rest))
+            _build.function(kv, q.dtype)((math.ceil(source / rows), batch), (threads,),
+                                         (q, k, v, dout, lse, delta, dk, dv, *rest))
         else:
             dk[...], dv[...] = 0, 0
     if batch and length:
-        _build.function("flash_bwd_q", q.dtype)(
-            (math.ceil(length / tile), batch), (_THREADS,),
-            (q, k, v, dout, lse, delta, dq, *rest))
+        _build.function(q_name, q.dtype)((math.ceil(length / rows), batch), (threads,),
+                                         (q, k, v, dout, lse, delta, dq, *rest))
     return dq, dk, dv
