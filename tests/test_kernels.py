@@ -175,6 +175,8 @@ GPU_CASES = {
     "softmax": (lambda x: F.softmax(x, dim=-1), [(64, 4, 128, 128)]),
     "softmax_long_rows": (lambda x: F.softmax(x, dim=-1), [(8, 50257)]),
     "log_softmax": (lambda x: F.log_softmax(x, dim=-1), [(2048, 96)]),
+    "cross_entropy": (lambda x: F.cross_entropy(
+        x, nb.tensor(np.arange(512) * 97 % 50257, device="cuda")), [(512, 50257)]),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (768,), w, b), [(8, 256, 768), (768,),
                                                                      (768,)]),
     "layer_norm_odd": (lambda x, w, b: F.layer_norm(x, (33,), w, b), [(100, 33), (33,),
@@ -237,6 +239,11 @@ CPU_CASES = {
     "softmax": (lambda x: F.softmax(x, dim=-1), [(4, 2, 16, 16)]),
     "log_softmax": (lambda x: F.log_softmax(x, dim=-1), [(50, 96)]),
     "cross_entropy": (lambda x: F.cross_entropy(x, nb.tensor(np.arange(50) % 7)), [(50, 7)]),
+    "cross_entropy with ignored rows (none)": (
+        lambda x: F.cross_entropy(x, nb.tensor(np.where(np.arange(40) % 5, np.arange(40) % 9,
+                                                        -100)), reduction="none"), [(40, 9)]),
+    "cross_entropy over wide rows (sum)": (
+        lambda x: F.cross_entropy(x, nb.tensor(np.arange(6) * 50), reduction="sum"), [(6, 301)]),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (48,), w, b), [(3, 5, 48), (48,), (48,)]),
 }
 

@@ -144,6 +144,17 @@ def test_cross_entropy_empty_batch():
     assert F.cross_entropy(x, t, reduction="none").shape == (0,)
 
 
+@pytest.mark.parametrize("kwargs, fused", [
+    ({}, True), ({"reduction": "none", "ignore_index": 1}, True),
+    ({"weight": nb.tensor([1.0, 2.0, 3.0])}, False), ({"label_smoothing": 0.1}, False)])
+def test_cross_entropy_with_plain_indices_is_one_op(kwargs, fused):
+    """Class indices without weights or smoothing take the fused op (log-softmax and the
+    pick in one: its vjp is one pass over the logits); the rest compose."""
+    x = nb.tensor(rand(4, 3), requires_grad=True)
+    loss = F.cross_entropy(x, nb.tensor([0, 2, 1, 1]), **kwargs)
+    assert (type(loss._node).__name__ == "CrossEntropyIndices") == fused
+
+
 def test_cross_entropy_large_logits_are_stable():
     x = nb.tensor([[1000.0, -1000.0, 0.0], [0.0, 1000.0, 1000.0]], requires_grad=True)
     loss = F.cross_entropy(x, nb.tensor([1, 2]))

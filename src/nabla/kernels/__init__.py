@@ -7,7 +7,8 @@ changes (DESIGN.md: "add a backend kernel behind the same op"). The families, on
 each:
 
 - ``activation``: the tanh and erf GELU and SiLU, forward and backward (also float16);
-- ``rows``: softmax and log-softmax over the last axis, layer norm with its affine part;
+- ``rows``: softmax and log-softmax over the last axis, cross entropy with class indices,
+  layer norm with its affine part;
 - ``adam``: the Adam/AdamW update of one parameter tensor;
 - ``attention``: flash attention, forward and backward (also float16);
 - ``pool``: max pooling with PyTorch's indices, forward and backward (a gather);
@@ -41,7 +42,8 @@ from .batchnorm import batch_norm_train, batch_norm_train_grad, channel_affine
 from .conv import col2im, im2col
 from .dropout import dropout_apply, dropout_forward, dropout_mask
 from .pool import max_pool2d, max_pool2d_grad
-from .rows import layer_norm_rows, layer_norm_rows_grad, softmax_last, softmax_last_grad
+from .rows import (cross_entropy_rows, cross_entropy_rows_grad, layer_norm_rows,
+                   layer_norm_rows_grad, softmax_last, softmax_last_grad)
 
 __all__ = [
     "activation", "adam", "attention", "batchnorm", "conv", "dropout", "pool", "rows",
@@ -50,7 +52,8 @@ __all__ = [
     "adam_step", "batch_norm_train", "batch_norm_train_grad", "channel_affine",
     "col2im", "im2col", "dropout_apply", "dropout_forward", "dropout_mask",
     "max_pool2d", "max_pool2d_grad",
-    "layer_norm_rows", "layer_norm_rows_grad", "softmax_last", "softmax_last_grad",
+    "cross_entropy_rows", "cross_entropy_rows_grad", "layer_norm_rows", "layer_norm_rows_grad",
+    "softmax_last", "softmax_last_grad",
 ]
 
 SOURCE = _build.source()

@@ -1,5 +1,6 @@
 """Row kernels, one thread block per row: softmax and log-softmax over the last axis
-(forward and backward; cross-entropy goes through log-softmax) and layer norm with its
+(forward and backward), cross entropy with class indices (log-softmax and the pick in one
+pass forward, softmax minus the one-hot in one pass backward) and layer norm with its
 affine part (forward, and the input's gradient: the parameters' are two GEMVs)."""
 from __future__ import annotations
 
@@ -80,10 +81,43 @@ __global__ void layer_norm_bwd(const T* g, const T* x_hat, const T* rstd, const 
     for (int i = threadIdx.x; i < cols; i += blockDim.x)
         dx[base + i] = (gr[i] * w[i] - m1 - hr[i] * m2) * r;
 }
+/* cross entropy of rows with class indices: loss = (m - x[t]) + log s (0 where
+   t == ignore), with m the row's maximum and s = sum exp(x - m), both kept for the
+   backward (a single lse = m + log s would round away float32 digits of large logits) */
+template <typename T>
+__global__ void cross_entropy_fwd(const T* x, const long long* target, T* loss, T* m_out,
+                                  T* logs_out, int cols, long long ignore) {
+    const T* xr = x + (long long)blockIdx.x * cols;
+    T m = nb_neg_inf<T>();
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) m = nb_max(m, xr[i]);
+    m = block_reduce(m, true);
+    T s = T(0);
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) s += nb_exp(xr[i] - m);
+    s = block_reduce(s, false);
+    if (threadIdx.x == 0) {
+        const long long t = target[blockIdx.x];
+        const T logs = nb_log(s);
+        m_out[blockIdx.x] = m;
+        logs_out[blockIdx.x] = logs;
+        loss[blockIdx.x] = t == ignore ? T(0) : (m - xr[t]) + logs;
+    }
+}
+/* dx = (softmax(x) - onehot(t)) g_row, g_row = g[row * g_stride] (0 where t == ignore) */
+template <typename T>
+__global__ void cross_entropy_bwd(const T* x, const long long* target, const T* m_in,
+                                  const T* logs_in, const T* g, long long g_stride, T* dx,
+                                  int cols, long long ignore) {
+    const long long row = blockIdx.x, base = row * cols;
+    const long long t = target[row];
+    const T coef = t == ignore ? T(0) : g[row * g_stride], m = m_in[row], logs = logs_in[row];
+    for (int i = threadIdx.x; i < cols; i += blockDim.x)
+        dx[base + i] = (nb_exp((x[base + i] - m) - logs) - (i == t ? T(1) : T(0))) * coef;
+}
 #endif
 """
 
-_build.register(SOURCE, ["softmax_fwd", "softmax_bwd", "layer_norm_fwd", "layer_norm_bwd"])
+_build.register(SOURCE, ["softmax_fwd", "softmax_bwd", "layer_norm_fwd", "layer_norm_bwd",
+                         "cross_entropy_fwd", "cross_entropy_bwd"])
 
 
 def softmax_last(x, log: bool):
@@ -134,4 +168,35 @@ def layer_norm_rows_grad(g, x_hat, rstd, weight):
         _build.function("layer_norm_bwd", g.dtype)(
             (n,), (_build.row_threads(d),),
             (g, x_hat, rstd, cp.ascontiguousarray(weight), dx, np.int32(d)))
+    return dx
+
+
+def cross_entropy_rows(x, target, ignore_index: int):
+    """(loss (M,), (m, log s) per row) of logit rows x (M, C) and class indices (M,)."""
+    cp = _build.cupy()
+    x = cp.ascontiguousarray(x)
+    target = cp.ascontiguousarray(target, dtype=np.int64)
+    n, d = x.shape
+    loss, m, logs = (cp.empty(n, dtype=x.dtype) for _ in range(3))
+    if n and d:
+        _build.function("cross_entropy_fwd", x.dtype)(
+            (n,), (_build.row_threads(d),),
+            (x, target, loss, m, logs, np.int32(d), np.int64(ignore_index)))
+    return loss, (m, logs)
+
+
+def cross_entropy_rows_grad(x, target, stats, g, ignore_index: int):
+    """x's cotangent of cross_entropy_rows' per-row loss from its ``stats`` and that loss's
+    cotangent ``g``: one per row (M,), or one for all rows (a single element)."""
+    cp = _build.cupy()
+    x = cp.ascontiguousarray(x)
+    target = cp.ascontiguousarray(target, dtype=np.int64)
+    g = cp.ascontiguousarray(g, dtype=x.dtype).reshape(-1)
+    n, d = x.shape
+    dx = cp.empty_like(x)
+    if n and d:
+        _build.function("cross_entropy_bwd", x.dtype)(
+            (n,), (_build.row_threads(d),),
+            (x, target, *stats, g, np.int64(g.size > 1), dx, np.int32(d),
+             np.int64(ignore_index)))
     return dx

@@ -12,10 +12,15 @@ from __future__ import annotations
 import math
 import warnings
 
-from ..autograd.function import autocast_float32
+import numpy as np
+
+from .. import kernels
+from ..autograd.function import (Function, autocast_float32, jvp_by_composition,
+                                 vjp_by_composition)
 from ..backend import get_array_module
 from ..tensor import Tensor, lift
 from .elementwise import abs, exp, log, log1p, maximum, where
+from .reduction import _rules_differentiated
 from .softmax import log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -197,6 +202,67 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
 
+class CrossEntropyIndices(Function):
+    """Cross entropy of logit rows x (M, C) with class indices (M,), no class weights or
+    smoothing: log-softmax and the pick as one op. Per row, loss = logsumexp(x) - x[t]
+    (0 where t is ``ignore_index``), reduced as ``cross_entropy`` reduces ('mean': over the
+    rows not ignored). The vjp is (softmax(x) - onehot(t)) times each row's share of the
+    cotangent, one pass over the logits where the composed ops make four (the
+    log-softmax's output and a dense scatter of the pick's gradient never exist). On CuPy
+    float arrays each direction is one row kernel (``kernels.rows``). When the rules are
+    differentiated they compose log-softmax and nll_loss instead."""
+    uses_output = False
+
+    def forward(self, x, *, target, ignore_index, reduction):
+        xp = self.xp
+        self.target, self.ignore_index, self.reduction = target, ignore_index, reduction
+        keep = target != ignore_index
+        self.count = keep.sum().astype(x.dtype)
+        if kernels.usable(x):
+            loss, self.stats = kernels.cross_entropy_rows(x, target, ignore_index)
+        else:  # (m, log s) per row: a single lse = m + log s rounds off large logits' digits
+            m = x.max(axis=1)
+            logs = xp.log(xp.exp(x - m[:, None]).sum(axis=1))
+            self.stats = (m, logs)
+            picked = x[xp.arange(x.shape[0]), xp.where(keep, target, 0)]
+            loss = xp.where(keep, (m - picked) + logs, x.dtype.type(0))
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0 / 0 = nan
+            return total / self.count
+
+    def vjp(self, g):
+        if _rules_differentiated():
+            return vjp_by_composition(self, self._composed, g)
+        xp, x = self.xp, self.inputs[0].array
+        g = g.array.astype(x.dtype, copy=False)
+        if self.reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                g = xp.asarray(g / self.count)  # NumPy makes a 0-d quotient a scalar
+        if kernels.usable(x, g):
+            return Tensor._wrap(kernels.cross_entropy_rows_grad(x, self.target, self.stats, g,
+                                                                self.ignore_index))
+        keep = self.target != self.ignore_index
+        m, logs = self.stats
+        dx = x - m[:, None]
+        dx -= logs[:, None]
+        xp.exp(dx, out=dx)
+        rows = xp.arange(x.shape[0])
+        dx[rows[keep], self.target[keep]] -= 1
+        dx *= xp.where(keep, g, x.dtype.type(0))[:, None]
+        return Tensor._wrap(dx)
+
+    def _composed(self, x: Tensor) -> Tensor:
+        return _nll("cross_entropy", log_softmax(x, dim=1), Tensor._wrap(self.target), None,
+                    self.ignore_index, self.reduction)
+
+    def jvp(self, t):
+        return jvp_by_composition(self, self._composed, (t,))
+
+
 @autocast_float32
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
@@ -216,6 +282,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if input.ndim == 0:
         raise ValueError(f"{op}: expected input of shape (C,), (N, C) or (N, C, d1, ...), "
                          f"got a 0-d tensor")
+    if (target.dtype.kind in "iu" and weight is None and label_smoothing == 0.0
+            and input.ndim <= 2 and input.numel() > 0):
+        t, _, batch = _check_index_target(op, input, target, ignore_index)
+        rows = input.reshape(1, -1) if input.ndim == 1 else input
+        loss = CrossEntropyIndices.apply(rows, target=t, ignore_index=ignore_index,
+                                         reduction=reduction)
+        return loss.reshape(batch) if reduction == "none" else loss
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, dim=class_dim)
     if target.dtype.kind == "f":
