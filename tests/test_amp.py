@@ -60,6 +60,26 @@ def test_float32_ops_and_losses_run_in_float32(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy_reads_float16_logits_without_a_float32_copy(device):
+    """Under autocast, cross entropy with class indices computes in float32 straight from
+    float16 logits (no Cast of the logits: on a GPU that copy is the size of the logits
+    in float32), returns a float32 loss and a float16 gradient, both matching float64."""
+    logits = _t((16, 40), device, seed=3).to(f16).detach().requires_grad_()
+    target = nb.tensor(np.arange(16) * 7 % 40, device=device)
+    with nb.autocast(device):
+        loss = F.cross_entropy(logits, target)
+    assert loss.dtype == f32
+    assert type(loss._node).__name__ == "CrossEntropyIndices"
+    assert loss._node.inputs[0] is logits  # no Cast node in between
+    loss.backward()
+    assert logits.grad.dtype == f16
+    ref = logits.detach().to(f64).requires_grad_()
+    F.cross_entropy(ref, target).backward()
+    np.testing.assert_allclose(loss.item(), F.cross_entropy(ref, target).item(), rtol=1e-6)
+    np.testing.assert_allclose(logits.grad.cpu().numpy(), ref.grad.cpu().numpy(), atol=2e-4)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_float64_is_never_cast_and_enabled_false_turns_it_off(device):
     x, w = _t((3, 4), device, dtype=f64), _t((2, 4), device, dtype=f64)
     with nb.autocast(device):

@@ -231,7 +231,7 @@ def test_kernels_are_never_used_on_numpy_arrays():
     assert not kernels.usable(np.zeros(3, np.float32))
 
 
-HALF_CASES = ("gelu_tanh", "gelu_erf", "silu")  # the float16 module's kernels
+HALF_CASES = ("gelu_tanh", "gelu_erf", "silu", "cross_entropy")  # the float16 module's kernels
 CPU_CASES = {
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), [(8, 16, 64)]),
     "gelu_erf": (F.gelu, [(40, 30)]),

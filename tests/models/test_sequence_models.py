@@ -69,11 +69,13 @@ def test_generate_cuts_a_long_prompt_to_a_transformers_block():
     assert out[0] == generate(model, prompt[-8:], 1, seed=1)[0]
 
 
-def _train(model, task, lr, epochs=1, max_steps=None, batch_size=64):
-    """Adam with gradient clipping over ``task``'s training batches ``(*inputs, target)``."""
+def _train(model, task, lr, epochs=1, max_steps=None, batch_size=64, cosine=False):
+    """Adam with gradient clipping over ``task``'s training batches ``(*inputs, target)``;
+    with ``cosine``, the learning rate anneals to 0 over the run (as the CLI's does)."""
     from nabla.data import DataLoader
     opt = optim.Adam(model.parameters(), lr=lr)
     loader = DataLoader(task.train_set, batch_size=batch_size, shuffle=True)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, epochs * len(loader)) if cosine else None
     step = 0
     for _ in range(epochs):
         for *inputs, target in loader:
@@ -82,6 +84,8 @@ def _train(model, task, lr, epochs=1, max_steps=None, batch_size=64):
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            if sched is not None:
+                sched.step()
             step += 1
             if step == max_steps:
                 return
@@ -138,7 +142,9 @@ def test_seq2seq_dates_learns_exact_iso_dates():
     nb.manual_seed(0)
     task = tasks.seq2seq_dates(n_train=12_000, n_test=1_000)
     model = models.seq2seq(**task.model_config, embed_dim=32, hidden_size=96)
-    _train(model, task, lr=4e-3, epochs=5)
+    # a constant learning rate ended between 95.5% and 100% across seeds (and across
+    # float rounding changes); annealed, seeds 0, 4 and 5 gave 100%, 99.9% and 100%
+    _train(model, task, lr=4e-3, epochs=5, cosine=True)
     metrics, lines = task.final(model)
     assert metrics["exact_match"] >= 0.99, lines
 

@@ -83,41 +83,53 @@ __global__ void layer_norm_bwd(const T* g, const T* x_hat, const T* rstd, const 
 }
 /* cross entropy of rows with class indices: loss = (m - x[t]) + log s (0 where
    t == ignore), with m the row's maximum and s = sum exp(x - m), both kept for the
-   backward (a single lse = m + log s would round away float32 digits of large logits) */
+   backward (a single lse = m + log s would round away float32 digits of large logits).
+   Math, loss and statistics in Acc<T>: float for float16 logits, which are never cast. */
 template <typename T>
-__global__ void cross_entropy_fwd(const T* x, const long long* target, T* loss, T* m_out,
-                                  T* logs_out, int cols, long long ignore) {
+__global__ void cross_entropy_fwd(const T* x, const long long* target,
+                                  typename Acc<T>::type* loss, typename Acc<T>::type* m_out,
+                                  typename Acc<T>::type* logs_out, int cols, long long ignore) {
+    typedef typename Acc<T>::type C;
     const T* xr = x + (long long)blockIdx.x * cols;
-    T m = nb_neg_inf<T>();
-    for (int i = threadIdx.x; i < cols; i += blockDim.x) m = nb_max(m, xr[i]);
+    C m = nb_neg_inf<C>();
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) m = nb_max(m, C(xr[i]));
     m = block_reduce(m, true);
-    T s = T(0);
-    for (int i = threadIdx.x; i < cols; i += blockDim.x) s += nb_exp(xr[i] - m);
+    C s = C(0);
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) s += nb_exp(C(xr[i]) - m);
     s = block_reduce(s, false);
     if (threadIdx.x == 0) {
         const long long t = target[blockIdx.x];
-        const T logs = nb_log(s);
+        const C logs = nb_log(s);
         m_out[blockIdx.x] = m;
         logs_out[blockIdx.x] = logs;
-        loss[blockIdx.x] = t == ignore ? T(0) : (m - xr[t]) + logs;
+        loss[blockIdx.x] = t == ignore ? C(0) : (m - C(xr[t])) + logs;
     }
 }
 /* dx = (softmax(x) - onehot(t)) g_row, g_row = g[row * g_stride] (0 where t == ignore) */
 template <typename T>
-__global__ void cross_entropy_bwd(const T* x, const long long* target, const T* m_in,
-                                  const T* logs_in, const T* g, long long g_stride, T* dx,
+__global__ void cross_entropy_bwd(const T* x, const long long* target,
+                                  const typename Acc<T>::type* m_in,
+                                  const typename Acc<T>::type* logs_in,
+                                  const typename Acc<T>::type* g, long long g_stride, T* dx,
                                   int cols, long long ignore) {
+    typedef typename Acc<T>::type C;
     const long long row = blockIdx.x, base = row * cols;
     const long long t = target[row];
-    const T coef = t == ignore ? T(0) : g[row * g_stride], m = m_in[row], logs = logs_in[row];
+    const C coef = t == ignore ? C(0) : g[row * g_stride], m = m_in[row], logs = logs_in[row];
     for (int i = threadIdx.x; i < cols; i += blockDim.x)
-        dx[base + i] = (nb_exp((x[base + i] - m) - logs) - (i == t ? T(1) : T(0))) * coef;
+        dx[base + i] = T((nb_exp((C(x[base + i]) - m) - logs) - (i == t ? C(1) : C(0))) * coef);
 }
 #endif
 """
 
 _build.register(SOURCE, ["softmax_fwd", "softmax_bwd", "layer_norm_fwd", "layer_norm_bwd",
-                         "cross_entropy_fwd", "cross_entropy_bwd"])
+                         "cross_entropy_fwd", "cross_entropy_bwd"],
+                half=["cross_entropy_fwd", "cross_entropy_bwd"])
+
+
+def _acc(dtype):
+    """The kernels' math dtype: float32 for float16, else the dtype itself."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
 
 
 def softmax_last(x, log: bool):
@@ -172,12 +184,13 @@ def layer_norm_rows_grad(g, x_hat, rstd, weight):
 
 
 def cross_entropy_rows(x, target, ignore_index: int):
-    """(loss (M,), (m, log s) per row) of logit rows x (M, C) and class indices (M,)."""
+    """(loss (M,), (m, log s) per row) of logit rows x (M, C) and class indices (M,), in
+    float32 for float16 logits."""
     cp = _build.cupy()
     x = cp.ascontiguousarray(x)
     target = cp.ascontiguousarray(target, dtype=np.int64)
     n, d = x.shape
-    loss, m, logs = (cp.empty(n, dtype=x.dtype) for _ in range(3))
+    loss, m, logs = (cp.empty(n, dtype=_acc(x.dtype)) for _ in range(3))
     if n and d:
         _build.function("cross_entropy_fwd", x.dtype)(
             (n,), (_build.row_threads(d),),
@@ -191,7 +204,7 @@ def cross_entropy_rows_grad(x, target, stats, g, ignore_index: int):
     cp = _build.cupy()
     x = cp.ascontiguousarray(x)
     target = cp.ascontiguousarray(target, dtype=np.int64)
-    g = cp.ascontiguousarray(g, dtype=x.dtype).reshape(-1)
+    g = cp.ascontiguousarray(g, dtype=_acc(x.dtype)).reshape(-1)
     n, d = x.shape
     dx = cp.empty_like(x)
     if n and d:

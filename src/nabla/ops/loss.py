@@ -17,6 +17,7 @@ import numpy as np
 from .. import kernels
 from ..autograd.function import (Function, autocast_float32, jvp_by_composition,
                                  vjp_by_composition)
+from ..autograd.grad_mode import STATE
 from ..backend import get_array_module
 from ..tensor import Tensor, lift
 from .elementwise import abs, exp, log, log1p, maximum, where
@@ -209,61 +210,66 @@ class CrossEntropyIndices(Function):
     rows not ignored). The vjp is (softmax(x) - onehot(t)) times each row's share of the
     cotangent, one pass over the logits where the composed ops make four (the
     log-softmax's output and a dense scatter of the pick's gradient never exist). On CuPy
-    float arrays each direction is one row kernel (``kernels.rows``). When the rules are
-    differentiated they compose log-softmax and nll_loss instead."""
+    arrays each direction is one row kernel (``kernels.rows``). The math runs in at least
+    float32; float16 logits are read as they are, so under autocast the float32 copy of
+    the logits that the loss would otherwise need is never made. ``out_dtype``: the loss's
+    dtype (float32 under autocast, else the logits'). When the rules are differentiated
+    they compose log-softmax and nll_loss instead."""
     uses_output = False
 
-    def forward(self, x, *, target, ignore_index, reduction):
+    def forward(self, x, *, target, ignore_index, reduction, out_dtype):
         xp = self.xp
         self.target, self.ignore_index, self.reduction = target, ignore_index, reduction
+        acc = np.promote_types(x.dtype, np.float32)  # the math's dtype
         keep = target != ignore_index
-        self.count = keep.sum().astype(x.dtype)
-        if kernels.usable(x):
+        self.count = keep.sum().astype(acc)
+        if kernels.usable(x, half=True):
             loss, self.stats = kernels.cross_entropy_rows(x, target, ignore_index)
         else:  # (m, log s) per row: a single lse = m + log s rounds off large logits' digits
-            m = x.max(axis=1)
-            logs = xp.log(xp.exp(x - m[:, None]).sum(axis=1))
+            xa = x.astype(acc, copy=False)
+            m = xa.max(axis=1)
+            logs = xp.log(xp.exp(xa - m[:, None]).sum(axis=1))
             self.stats = (m, logs)
-            picked = x[xp.arange(x.shape[0]), xp.where(keep, target, 0)]
-            loss = xp.where(keep, (m - picked) + logs, x.dtype.type(0))
+            picked = xa[xp.arange(x.shape[0]), xp.where(keep, target, 0)]
+            loss = xp.where(keep, (m - picked) + logs, acc.type(0))
         if reduction == "none":
-            return loss
+            return loss.astype(out_dtype, copy=False)
         total = loss.sum()
-        if reduction == "sum":
-            return total
-        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0 / 0 = nan
-            return total / self.count
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0 / 0 = nan
+                total = total / self.count
+        return xp.asarray(total).astype(out_dtype, copy=False)
 
     def vjp(self, g):
         if _rules_differentiated():
             return vjp_by_composition(self, self._composed, g)
         xp, x = self.xp, self.inputs[0].array
-        g = g.array.astype(x.dtype, copy=False)
+        acc = self.count.dtype
+        g = g.array.astype(acc, copy=False)
         if self.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 g = xp.asarray(g / self.count)  # NumPy makes a 0-d quotient a scalar
-        if kernels.usable(x, g):
+        if kernels.usable(x, half=True):
             return Tensor._wrap(kernels.cross_entropy_rows_grad(x, self.target, self.stats, g,
                                                                 self.ignore_index))
         keep = self.target != self.ignore_index
         m, logs = self.stats
-        dx = x - m[:, None]
+        dx = x.astype(acc) - m[:, None]
         dx -= logs[:, None]
         xp.exp(dx, out=dx)
         rows = xp.arange(x.shape[0])
         dx[rows[keep], self.target[keep]] -= 1
-        dx *= xp.where(keep, g, x.dtype.type(0))[:, None]
-        return Tensor._wrap(dx)
+        dx *= xp.where(keep, g, acc.type(0))[:, None]
+        return Tensor._wrap(dx.astype(x.dtype, copy=False))
 
     def _composed(self, x: Tensor) -> Tensor:
         return _nll("cross_entropy", log_softmax(x, dim=1), Tensor._wrap(self.target), None,
-                    self.ignore_index, self.reduction)
+                    self.ignore_index, self.reduction).to(self.out.dtype)
 
     def jvp(self, t):
         return jvp_by_composition(self, self._composed, (t,))
 
 
-@autocast_float32
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -271,7 +277,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     input: (C,), (N, C) or (N, C, d1, ...) unnormalised logits. target: integer
     classes of shape (), (N,) or (N, d1, ...), or float probabilities of the
-    input's shape. ``label_smoothing`` mixes in the uniform distribution.
+    input's shape. ``label_smoothing`` mixes in the uniform distribution. Runs in
+    float32 under autocast.
     """
     op = "cross_entropy"
     reduction = _reduction(op, reduction, size_average, reduce)
@@ -283,17 +290,31 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"{op}: expected input of shape (C,), (N, C) or (N, C, d1, ...), "
                          f"got a 0-d tensor")
     if (target.dtype.kind in "iu" and weight is None and label_smoothing == 0.0
-            and input.ndim <= 2 and input.numel() > 0):
+            and input.ndim <= 2 and input.numel() > 0
+            and input.dtype in (np.float16, np.float32, np.float64)):
         t, _, batch = _check_index_target(op, input, target, ignore_index)
         rows = input.reshape(1, -1) if input.ndim == 1 else input
+        # autocast's float32 policy (autograd.function.autocast_inputs) would cast float16
+        # logits on the autocast device: the op computes in float32 from them as they are
+        ac = STATE.autocast
+        out_dtype = (np.dtype(np.float32) if ac is not None and input.dtype == np.float16
+                     and input.device.type == ac[0] else input.dtype)
         loss = CrossEntropyIndices.apply(rows, target=t, ignore_index=ignore_index,
-                                         reduction=reduction)
+                                         reduction=reduction, out_dtype=out_dtype)
         return loss.reshape(batch) if reduction == "none" else loss
+    return _composed_cross_entropy(input, target, weight, ignore_index, reduction,
+                                   label_smoothing)
+
+
+@autocast_float32
+def _composed_cross_entropy(input: Tensor, target: Tensor, weight, ignore_index: int,
+                            reduction: str, label_smoothing: float) -> Tensor:
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, dim=class_dim)
     if target.dtype.kind == "f":
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing)
-    return _nll(op, logp, target, weight, ignore_index, reduction, label_smoothing)
+    return _nll("cross_entropy", logp, target, weight, ignore_index, reduction,
+                label_smoothing)
 
 
 def _soft_cross_entropy(logp: Tensor, target: Tensor, weight, reduction: str,
