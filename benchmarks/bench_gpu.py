@@ -208,6 +208,11 @@ def fused_kernels(device: str, quick: bool) -> list:
                                        lambda f, x: f.softmax(x, dim=-1)),
         "log_softmax (8192, 50304)": ((8192 // scale, 50304),
                                       lambda f, x: f.log_softmax(x, dim=-1)),
+        # GPT-2-small's loss: one fused op (CrossEntropyIndices), float32 and float16 logits
+        "cross entropy (8192, 50304)": ((8192 // scale, 50304),
+                                        lambda f, x: f.cross_entropy(x, labels[f is F])),
+        "cross entropy (8192, 50304), float16": (
+            (8192 // scale, 50304), lambda f, x: f.cross_entropy(x, labels[f is F])),
         "layer norm (8, 1024, 768)": ((8, 1024 // scale, 768),
                                       lambda f, x: f.layer_norm(x, (768,), *norm[f is F])),
         # GPT-2-small's attention (q = k = v here): the flash kernels (CUDA cores in float32,
@@ -229,6 +234,8 @@ def fused_kernels(device: str, quick: bool) -> list:
         "dropout p=0.1 (64, 1024, 1024)": (
             (64 // scale, 1024, 1024), lambda f, x: f.dropout(x, 0.1, training=True)),
     }
+    ids = rng.integers(0, 50304, 8192 // scale)
+    labels = {False: nb.tensor(ids, device=device), True: torch.tensor(ids, device=device)}
     norm = {False: (nb.ones(768, device=device), nb.zeros(768, device=device)),
             True: (torch.ones(768, device=device), torch.zeros(768, device=device))}
     bn = {False: (nb.ones(16, device=device, requires_grad=True),
