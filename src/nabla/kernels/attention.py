@@ -451,22 +451,62 @@ __device__ __forceinline__ void tc_probs(float* s_stage, float* dp_stage, int r,
     tc_put_half(dp_stage, r, h, ds);
 }
 
+/* The tensor-core backward's shared memory: one tile of 32 keys and values, one of 32
+   queries and their output cotangents (with the rows' lse and delta), and per warp the
+   staged scores and dP of its 16 rows. Both kernels hold one tile fixed and stream the
+   other; ``pair`` makes P and dS of the loaded tiles, staged with keys as rows (``t``,
+   the dK/dV kernel) or queries as rows. */
+struct FlashTcBwd {
+    __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD];
+    __align__(32) __half vs[NB_TC_KEYS][NB_TC_LD];
+    __align__(32) __half qs[NB_TC_KEYS][NB_TC_LD];
+    __align__(32) __half dos[NB_TC_KEYS][NB_TC_LD];
+    __align__(32) float s[32 * NB_TC_SLD];
+    __align__(32) float dp[32 * NB_TC_SLD];
+    float lse[NB_TC_KEYS], delta[NB_TC_KEYS];
+
+    template <typename T>
+    __device__ void load_keys(const T* k, const T* v, int j0, int source, int dim, int vdim) {
+        tc_load(ks, k, j0, source, dim, NB_TC_KEYS);
+        tc_load(vs, v, j0, source, vdim, NB_TC_KEYS);
+    }
+    template <typename T>
+    __device__ void load_queries(const T* q, const T* dout, const float* lse_g,
+                                 const float* delta_g, int i0, int length, int dim, int vdim) {
+        tc_load(qs, q, i0, length, dim, NB_TC_KEYS);
+        tc_load(dos, dout, i0, length, vdim, NB_TC_KEYS);
+        if (threadIdx.x < NB_TC_KEYS) {
+            const int i = i0 + threadIdx.x;
+            lse[threadIdx.x] = i < length ? lse_g[i] : 0.0f;
+            delta[threadIdx.x] = i < length ? delta_g[i] : 0.0f;
+        }
+    }
+    /* the warp's staged rows, as float (scores, dP) and, after ``pair``, as half (P, dS) */
+    __device__ float* s_rows() { return s + (threadIdx.x >> 5) * 16 * NB_TC_SLD; }
+    __device__ float* dp_rows() { return dp + (threadIdx.x >> 5) * 16 * NB_TC_SLD; }
+    /* P and dS of the loaded tiles for this warp's 16 rows (keys if t, else queries);
+       (i0, j0): the tiles' first query and key */
+    __device__ void pair(bool t, int i0, int j0, int length, int source, int dim, int vdim,
+                         float sc, int causal) {
+        const int w = threadIdx.x >> 5, lane = threadIdx.x & 31, r = w * 16 + lane / 2;
+        tc_scores(s_rows(), t ? &ks[w * 16][0] : &qs[w * 16][0], t ? qs : ks, dim);
+        tc_scores(dp_rows(), t ? &vs[w * 16][0] : &dos[w * 16][0], t ? dos : vs, vdim);
+        __syncwarp();
+        tc_probs(s, dp, r, lane & 1, t ? j0 + r : i0 + r, t ? i0 : j0, t, length, source,
+                 causal, sc, lse, delta);
+    }
+};
+
 /* backward, dK and dV: a block of 2 warps per 32 keys; query tiles of 32 */
 template <typename T>
 __global__ void flash_tc_bwd_kv(const T* q, const T* k, const T* v, const T* dout,
                                 const typename Acc<T>::type* lse,
                                 const typename Acc<T>::type* delta, T* dk, T* dv, int length,
                                 int source, int dim, int vdim, double scale, int causal) {
-    __shared__ __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD], vs[NB_TC_KEYS][NB_TC_LD];
-    __shared__ __align__(32) __half qs[NB_TC_KEYS][NB_TC_LD], dos[NB_TC_KEYS][NB_TC_LD];
-    __shared__ __align__(32) float st[32 * NB_TC_SLD], dpt[32 * NB_TC_SLD];
-    __shared__ float lse_s[NB_TC_KEYS], delta_s[NB_TC_KEYS];
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int b = blockIdx.y, j0 = blockIdx.x * NB_TC_KEYS, r = warp * 16 + lane / 2;
+    __shared__ FlashTcBwd sh;
+    const int warp = threadIdx.x >> 5, b = blockIdx.y, j0 = blockIdx.x * NB_TC_KEYS;
     const long long qb = (long long)b * length, kb = (long long)b * source;
-    float *ws = st + warp * 16 * NB_TC_SLD, *wd = dpt + warp * 16 * NB_TC_SLD;
-    tc_load(ks, k + kb * dim, j0, source, dim, NB_TC_KEYS);
-    tc_load(vs, v + kb * vdim, j0, source, vdim, NB_TC_KEYS);
+    sh.load_keys(k + kb * dim, v + kb * vdim, j0, source, dim, vdim);
     NbAcc gk[NB_FLASH_E / 16], gv[NB_FLASH_E / 16];
     for (int n = 0; n < NB_FLASH_E / 16; ++n) {
         nvcuda::wmma::fill_fragment(gk[n], 0.0f);
@@ -475,24 +515,16 @@ __global__ void flash_tc_bwd_kv(const T* q, const T* k, const T* v, const T* dou
     const int first = causal ? j0 / NB_TC_KEYS * NB_TC_KEYS : 0;
     for (int i0 = first; i0 < length; i0 += NB_TC_KEYS) {
         __syncthreads();
-        tc_load(qs, q + qb * dim, i0, length, dim, NB_TC_KEYS);
-        tc_load(dos, dout + qb * vdim, i0, length, vdim, NB_TC_KEYS);
-        if (threadIdx.x < NB_TC_KEYS) {
-            const int i = i0 + threadIdx.x;
-            lse_s[threadIdx.x] = i < length ? lse[qb + i] : 0.0f;
-            delta_s[threadIdx.x] = i < length ? delta[qb + i] : 0.0f;
-        }
+        sh.load_queries(q + qb * dim, dout + qb * vdim, lse + qb, delta + qb, i0, length, dim,
+                        vdim);
         __syncthreads();
-        tc_scores(ws, &ks[warp * 16][0], qs, dim);     /* S^T = K Q^T */
-        tc_scores(wd, &vs[warp * 16][0], dos, vdim);   /* dP^T = V dO^T */
-        __syncwarp();
-        tc_probs(st, dpt, r, lane & 1, j0 + r, i0, true, length, source, causal, (float)scale,
-                 lse_s, delta_s);
-        tc_accumulate(gv, (const __half*)ws, dos, vdim);   /* dV += P^T dO */
-        tc_accumulate(gk, (const __half*)wd, qs, dim);     /* dK += dS^T Q */
+        sh.pair(true, i0, j0, length, source, dim, vdim, (float)scale, causal);
+        tc_accumulate(gv, (const __half*)sh.s_rows(), sh.dos, vdim);   /* dV += P^T dO */
+        tc_accumulate(gk, (const __half*)sh.dp_rows(), sh.qs, dim);    /* dK += dS^T Q */
     }
-    tc_store(gv, ws, dv + kb * vdim, j0 + warp * 16, source, vdim, 1.0f);
-    tc_store(gk, ws, dk + kb * dim, j0 + warp * 16, source, dim, (float)scale);
+    const int row0 = j0 + warp * 16;
+    tc_store(gv, sh.s_rows(), dv + kb * vdim, row0, source, vdim, 1.0f);
+    tc_store(gk, sh.s_rows(), dk + kb * dim, row0, source, dim, (float)scale);
 }
 
 /* backward, dQ: a block of 2 warps per 32 queries; key tiles of 32 */
@@ -501,37 +533,22 @@ __global__ void flash_tc_bwd_q(const T* q, const T* k, const T* v, const T* dout
                                const typename Acc<T>::type* lse,
                                const typename Acc<T>::type* delta, T* dq, int length,
                                int source, int dim, int vdim, double scale, int causal) {
-    __shared__ __align__(32) __half ks[NB_TC_KEYS][NB_TC_LD], vs[NB_TC_KEYS][NB_TC_LD];
-    __shared__ __align__(32) __half qs[NB_TC_KEYS][NB_TC_LD], dos[NB_TC_KEYS][NB_TC_LD];
-    __shared__ __align__(32) float s[32 * NB_TC_SLD], dp[32 * NB_TC_SLD];
-    __shared__ float lse_s[NB_TC_KEYS], delta_s[NB_TC_KEYS];
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int b = blockIdx.y, i0 = blockIdx.x * NB_TC_KEYS, r = warp * 16 + lane / 2;
+    __shared__ FlashTcBwd sh;
+    const int warp = threadIdx.x >> 5, b = blockIdx.y, i0 = blockIdx.x * NB_TC_KEYS;
     const long long qb = (long long)b * length, kb = (long long)b * source;
-    float *ws = s + warp * 16 * NB_TC_SLD, *wd = dp + warp * 16 * NB_TC_SLD;
-    tc_load(qs, q + qb * dim, i0, length, dim, NB_TC_KEYS);
-    tc_load(dos, dout + qb * vdim, i0, length, vdim, NB_TC_KEYS);
-    if (threadIdx.x < NB_TC_KEYS) {
-        const int i = i0 + threadIdx.x;
-        lse_s[threadIdx.x] = i < length ? lse[qb + i] : 0.0f;
-        delta_s[threadIdx.x] = i < length ? delta[qb + i] : 0.0f;
-    }
+    sh.load_queries(q + qb * dim, dout + qb * vdim, lse + qb, delta + qb, i0, length, dim,
+                    vdim);
     NbAcc gq[NB_FLASH_E / 16];
     for (int n = 0; n < NB_FLASH_E / 16; ++n) nvcuda::wmma::fill_fragment(gq[n], 0.0f);
     const int stop = causal && i0 + NB_TC_KEYS < source ? i0 + NB_TC_KEYS : source;
     for (int j0 = 0; j0 < stop; j0 += NB_TC_KEYS) {
         __syncthreads();
-        tc_load(ks, k + kb * dim, j0, source, dim, NB_TC_KEYS);
-        tc_load(vs, v + kb * vdim, j0, source, vdim, NB_TC_KEYS);
+        sh.load_keys(k + kb * dim, v + kb * vdim, j0, source, dim, vdim);
         __syncthreads();
-        tc_scores(ws, &qs[warp * 16][0], ks, dim);     /* S = Q K^T */
-        tc_scores(wd, &dos[warp * 16][0], vs, vdim);   /* dP = dO V^T */
-        __syncwarp();
-        tc_probs(s, dp, r, lane & 1, i0 + r, j0, false, length, source, causal, (float)scale,
-                 lse_s, delta_s);
-        tc_accumulate(gq, (const __half*)wd, ks, dim);     /* dQ += dS K */
+        sh.pair(false, i0, j0, length, source, dim, vdim, (float)scale, causal);
+        tc_accumulate(gq, (const __half*)sh.dp_rows(), sh.ks, dim);    /* dQ += dS K */
     }
-    tc_store(gq, ws, dq + qb * dim, i0 + warp * 16, length, dim, (float)scale);
+    tc_store(gq, sh.s_rows(), dq + qb * dim, i0 + warp * 16, length, dim, (float)scale);
 }
 #endif
 """
