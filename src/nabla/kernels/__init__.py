@@ -16,7 +16,8 @@ each:
 - ``batchnorm``: batch norm in training mode, forward and backward (per-channel sums,
   then one elementwise pass), and evaluation mode's per-channel affine map;
 - ``dropout``: dropout with the mask drawn on the device (Philox4x32-10), forward and
-  backward (also float16).
+  backward (also float16);
+- ``recurrent``: the LSTM cell's pointwise step, forward and backward (also float16).
 
 All kernels are templates over float and double (some also float16), compiled together by CuPy's
 ``RawModule`` (NVRTC) the first time one is used (``_build``). Other dtypes and non-CuPy
@@ -34,7 +35,8 @@ the same tests compare each kernel with the composed CuPy ops.
 from __future__ import annotations
 
 # the families register their sources in this order
-from . import _build, activation, adam, attention, batchnorm, conv, dropout, pool, rows
+from . import (_build, activation, adam, attention, batchnorm, conv, dropout, pool,
+               recurrent, rows)
 from ._build import HALF_KERNELS, KERNELS, enabled, usable
 from .activation import gelu_erf, gelu_erf_grad, gelu_tanh, gelu_tanh_grad, silu, silu_grad
 from .adam import adam_step
@@ -46,7 +48,8 @@ from .rows import (cross_entropy_rows, cross_entropy_rows_grad, layer_norm_rows,
                    layer_norm_rows_grad, softmax_last, softmax_last_grad)
 
 __all__ = [
-    "activation", "adam", "attention", "batchnorm", "conv", "dropout", "pool", "rows",
+    "activation", "adam", "attention", "batchnorm", "conv", "dropout", "pool", "recurrent",
+    "rows",
     "HALF_KERNELS", "KERNELS", "enabled", "usable",
     "gelu_erf", "gelu_erf_grad", "gelu_tanh", "gelu_tanh_grad", "silu", "silu_grad",
     "adam_step", "batch_norm_train", "batch_norm_train_grad", "channel_affine",

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd.function import (Function, autocast_inputs, jvp_by_composition,
                                  vjp_by_composition)
 from ..autograd.grad_mode import STATE
@@ -179,6 +179,7 @@ class _LSTM(_Kernel):
         self.scale[:, 2 * h:3 * h] = 1
         self.shift = xp.full((batch, 4 * h), 0.5, dtype=w.dtype)
         self.shift[:, 2 * h:3 * h] = 0
+        self.fused = kernels.usable(w, half=True)  # CuPy: a step's pointwise math in one kernel
 
     def _split(self, a):
         h = self.h
@@ -187,6 +188,9 @@ class _LSTM(_Kernel):
     def step(self, t, xw_t, prev, out):
         xp, a = self.xp, self.gates[t]
         xp.matmul(prev[0], self.w.T, out=a)
+        if self.fused and kernels.recurrent.lstm_cell(a, xw_t, self.b, prev[1], out[1],
+                                                      self.tanh_c[t], out[0]):
+            return  # on a GPU: the rest of the step in one kernel
         a += xw_t
         if self.b is not None:
             a += self.b
@@ -211,6 +215,10 @@ class _LSTM(_Kernel):
     def back(self, t, d, da, out):
         xp, tmp, dc, dh = self.xp, self.scratch, self.dc, d[0]
         a, tc = self.gates[t], self.tanh_c[t]
+        if self.fused and kernels.recurrent.lstm_cell_grad(a, tc, self.c_prev[t], dh, d[1], da,
+                                                           out[1]):
+            xp.matmul(da, self.w, out=out[0])  # on a GPU: the pointwise part in one kernel
+            return
         i, f, g, o = self._split(a)
         # the activations' derivatives: s (1 - s) for the sigmoid gates, 1 - g^2 for g
         deriv = self.deriv
