@@ -1,4 +1,4 @@
-"""The LSTM cell's pointwise step, forward and backward, as one kernel each.
+"""The LSTM and GRU cells' pointwise step, forward and backward, as one kernel each.
 
 ``Recurrence`` (``nabla.ops.recurrent``) runs a layer's time loop on arrays: per step one
 GEMM and the cell's pointwise math. On a GPU that math is about ten small kernels a step
@@ -12,8 +12,9 @@ Forward, per unit: the pre-activations a = (h_{t-1} W_hh^T, already in ``gates``
 h = o tanh(c). Backward, from the cotangents dh and dc of the step's states:
 dc' = dc + dh o (1 - tanh(c)^2), the gates' pre-activation cotangents
 (dc' g i(1-i), dc' c_{t-1} f(1-f), dc' i (1-g^2), dh tanh(c) o(1-o)) and dc_{t-1} = dc' f;
-the GEMM dh_{t-1} = da W_hh stays in the caller. Also in float16 (math in float): under
-autocast the recurrence runs in float16.
+the GEMM dh_{t-1} = da W_hh stays in the caller. The GRU's (PyTorch's variant, the reset
+gate applied after the recurrent GEMM) likewise, its per-unit equations beside the kernels.
+Also in float16 (math in float): under autocast the recurrence runs in float16.
 """
 from __future__ import annotations
 
@@ -70,10 +71,55 @@ __global__ void lstm_cell_bwd(const T* gates, const T* tanh_c, const T* c_prev, 
         dc_prev[u] = T(d * f);
     }
 }
+
+/* GRU (reset after the recurrent GEMM, PyTorch's variant), one thread per unit: gh
+   (B, 3 hidden) holds h_{t-1} W_hh^T; r, z = sigmoid(xw + gh (+ b)), the recurrent n term
+   hn = gh_n (+ b_n) (kept), n = tanh(xw_n + r hn), h = n + z (h_{t-1} - n) */
+template <typename T>
+__global__ void gru_cell_fwd(const T* gh, const T* xw, const T* bias, const T* h_prev,
+                             T* gates, T* hidden_n, T* h, long long n, int hidden,
+                             int has_bias) {
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(u, n) {
+        const long long row = u / hidden, j = u - row * hidden, base = row * 3 * hidden + j;
+        C a[3];
+        for (int k = 0; k < 3; ++k) {
+            const long long at = base + k * hidden;
+            a[k] = C(gh[at]) + (has_bias ? C(bias[at]) : C(0));
+        }
+        const C r = nb_sigmoid(C(xw[base]) + a[0]);
+        const C z = nb_sigmoid(C(xw[base + hidden]) + a[1]);
+        const C nv = nb_tanh(C(xw[base + 2 * hidden]) + r * a[2]);
+        gates[base] = T(r);
+        gates[base + hidden] = T(z);
+        gates[base + 2 * hidden] = T(nv);
+        hidden_n[u] = T(a[2]);
+        h[u] = T(nv + z * (C(h_prev[u]) - nv));
+    }
+}
+
+/* its backward from dh: dgh (B, 3 hidden), the recurrent term's cotangent (r: dn hn
+   r(1-r), z: dh (h_{t-1} - n) z(1-z), n: dn r), the n part of da (dn = dh (1-z)(1-n^2);
+   the r and z parts equal dgh's), and dh z, h_{t-1}'s direct share */
+template <typename T>
+__global__ void gru_cell_bwd(const T* gates, const T* hidden_n, const T* h_prev, const T* dh,
+                             T* da, T* dgh, T* dh_direct, long long n, int hidden) {
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(u, n) {
+        const long long row = u / hidden, j = u - row * hidden, base = row * 3 * hidden + j;
+        const C r = C(gates[base]), z = C(gates[base + hidden]), nv = C(gates[base + 2 * hidden]);
+        const C g = C(dh[u]), dn = g * (C(1) - z) * (C(1) - nv * nv);
+        dgh[base] = T(dn * C(hidden_n[u]) * r * (C(1) - r));
+        dgh[base + hidden] = T(g * (C(h_prev[u]) - nv) * z * (C(1) - z));
+        dgh[base + 2 * hidden] = T(dn * r);
+        da[base + 2 * hidden] = T(dn);
+        dh_direct[u] = T(g * z);
+    }
+}
 #endif
 """
 
-NAMES = ("lstm_cell_fwd", "lstm_cell_bwd")
+NAMES = ("lstm_cell_fwd", "lstm_cell_bwd", "gru_cell_fwd", "gru_cell_bwd")
 _build.register(SOURCE, NAMES, half=NAMES)
 
 
@@ -104,4 +150,30 @@ def lstm_cell_grad(gates, tanh_c, c_prev, dh, dc, da, dc_prev) -> bool:
     n = dc_prev.size
     _build.elementwise("lstm_cell_bwd", n, gates.dtype, gates, tanh_c, c_prev, dh, dc, da,
                        dc_prev, np.int64(n), np.int32(dc_prev.shape[-1]))
+    return True
+
+
+def gru_cell(gh, xw, bias, h_prev, gates, hidden_n, h) -> bool:
+    """One GRU step's pointwise math (reset after the GEMM): from ``gh`` (B, 3H) =
+    h_{t-1} W_hh^T, writes the gates r, z, n (B, 3H), the recurrent n term (B, H) and h.
+    ``bias`` (B, 3H) or None. False, with nothing written, where an array is not
+    C-contiguous."""
+    if not _ready(gh, xw, h_prev, gates, hidden_n, h, *(() if bias is None else (bias,))):
+        return False
+    n = h.size
+    _build.elementwise("gru_cell_fwd", n, gh.dtype, gh, xw, gh if bias is None else bias,
+                       h_prev, gates, hidden_n, h, np.int64(n), np.int32(h.shape[-1]),
+                       np.int32(bias is not None))
+    return True
+
+
+def gru_cell_grad(gates, hidden_n, h_prev, dh, da, dgh, dh_direct) -> bool:
+    """One GRU step's pointwise backward: dgh (B, 3H), the n part of da (B, 3H), and
+    dh_direct = dh z (B, H), h_{t-1}'s share that bypasses the GEMM. False, with nothing
+    written, where an array is not C-contiguous."""
+    if not _ready(gates, hidden_n, h_prev, dh, da, dgh, dh_direct):
+        return False
+    n = dh_direct.size
+    _build.elementwise("gru_cell_bwd", n, gates.dtype, gates, hidden_n, h_prev, dh, da, dgh,
+                       dh_direct, np.int64(n), np.int32(dh_direct.shape[-1]))
     return True

@@ -254,6 +254,8 @@ class _GRU(_Kernel):
         self.gates = xp.empty((steps, batch, 3 * h), dtype=w.dtype)
         self.hidden_n = xp.empty((steps, batch, h), dtype=w.dtype)
         self.gh = xp.empty((batch, (3 if spec.reset_after else 2) * h), dtype=w.dtype)
+        # CuPy, PyTorch's variant: a step's pointwise math in one kernel
+        self.fused = spec.reset_after and kernels.usable(w, half=True)
 
     def _split(self, a):
         h = self.h
@@ -265,6 +267,9 @@ class _GRU(_Kernel):
         r, z, n = self._split(a)
         after = self.spec.reset_after
         xp.matmul(hp, (self.w if after else self.w[:2 * h]).T, out=gh)
+        if self.fused and kernels.recurrent.gru_cell(gh, xw_t, self.b, hp, a, self.hidden_n[t],
+                                                     out[0]):
+            return
         if self.b is not None:
             gh += self.b[:, :gh.shape[1]]
         xp.add(xw_t[:, :2 * h], gh[:, :2 * h], out=a[:, :2 * h])
@@ -296,6 +301,11 @@ class _GRU(_Kernel):
     def back(self, t, d, da, out):
         xp, h, tmp, dh = self.xp, self.h, self.scratch, d[0]
         a, hp = self.gates[t], self.h_prev[t]
+        if self.fused and kernels.recurrent.gru_cell_grad(a, self.hidden_n[t], hp, dh, da,
+                                                          self.dgh[t], tmp):
+            xp.matmul(self.dgh[t], self.w, out=out[0])  # on a GPU: pointwise in one kernel
+            out[0] += tmp
+            return
         r, z, n = self._split(a)
         deriv = self.deriv
         xp.subtract(1, a[:, :2 * h], out=deriv)
