@@ -359,9 +359,10 @@ __device__ __forceinline__ void tc_store(NbAcc (&acc)[NB_FLASH_E / 16], float* s
         wmma::store_matrix_sync(stage, acc[n], NB_TC_SLD, wmma::mem_row_major);
         __syncwarp();
         for (int idx = lane; idx < 256; idx += 32) {
-            const int r = idx / 16, c = n * 16 + idx % 16;
+            const int r = idx / 16, cc = idx % 16, c = n * 16 + cc;
             if (row0 + r < rows && c < width)
-                dst[(long long)(row0 + r) * width + c] = __float2half(stage[r * NB_TC_SLD + idx % 16] * mul);
+                dst[(long long)(row0 + r) * width + c] =
+                    __float2half(stage[r * NB_TC_SLD + cc] * mul);
         }
     }
 }
