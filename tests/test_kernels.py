@@ -286,3 +286,39 @@ def test_adam_through_the_kernel_glue_matches_the_cpu_path(name, options, emulat
     plain, plain_steps = run()
     assert steps == plain_steps == len(grads)
     np.testing.assert_allclose(glued, plain, rtol=1e-13, atol=1e-14)
+
+
+def _adam_many(name, options, device="cpu"):
+    """Four parameters through three steps; the last has no gradient at the first step, so
+    its step count lags the others' (it cannot share their launch)."""
+    rng = np.random.default_rng(7)
+    shapes = [(30, 7), (7,), (5, 3, 2), (4,)]
+    params = [nb.nn.Parameter(nb.tensor(rng.standard_normal(s), device=device)) for s in shapes]
+    opt = getattr(nb.optim, name)(params, lr=0.01, **options)
+    for step in range(3):
+        for k, p in enumerate(params):
+            g = rng.standard_normal(p.shape)
+            p.grad = None if (k == 3 and step == 0) else nb.tensor(g, device=device)
+        opt.step()
+    return [p.detach().cpu().numpy() for p in params], [opt.state[p]["step"] for p in params]
+
+
+@pytest.mark.parametrize("name, options", ADAM_CASES)
+def test_adam_over_many_tensors_takes_one_launch(name, options, emulated, monkeypatch):
+    calls = record_launches(monkeypatch)
+    glued, steps = _adam_many(name, options)
+    # the three in step share a launch; the lagging one runs alone
+    assert calls == ["adam_multi", "adam_multi", "adam_step", "adam_multi", "adam_step"], calls
+    monkeypatch.undo()
+    plain, plain_steps = _adam_many(name, options)
+    assert steps == plain_steps == [3, 3, 3, 2]
+    for a, b in zip(glued, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+
+
+@gpu
+@pytest.mark.parametrize("name, options", ADAM_CASES)
+def test_adam_over_many_tensors_matches_the_cpu_on_gpu(name, options):
+    (on_gpu, _), (on_cpu, _) = _adam_many(name, options, "cuda"), _adam_many(name, options)
+    for a, b in zip(on_gpu, on_cpu):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)

@@ -18,13 +18,13 @@ CASES = {  # name -> (model builder, input maker, target maker, kernels it must 
     "gpt": (lambda: models.gpt(vocab_size=11, block_size=8, n_layer=1, n_head=2, d_model=8),
             lambda: rng.integers(0, 11, (2, 8)), lambda: rng.integers(0, 11, (2, 8)),
             {"layer_norm_fwd", "gelu_tanh_fwd", "softmax_fwd", "cross_entropy_bwd",
-             "adam_step"}),
+             "adam_multi"}),
     "resnet": (lambda: models.resnet(depth=8, input_shape=(3, 4, 4), num_classes=5),
                lambda: rng.standard_normal((4, 3, 4, 4)), lambda: rng.integers(0, 5, 4),
                {"im2col", "col2im", "bn_sums_columns", "bn_grad_input"}),
     "char lstm": (lambda: models.char_lstm(vocab_size=9, embed_dim=4, hidden_size=8),
                   lambda: rng.integers(0, 9, (2, 5)), lambda: rng.integers(0, 9, (2, 5)),
-                  {"lstm_cell_fwd", "lstm_cell_bwd", "cross_entropy_fwd", "adam_step"}),
+                  {"lstm_cell_fwd", "lstm_cell_bwd", "cross_entropy_fwd", "adam_multi"}),
 }
 
 

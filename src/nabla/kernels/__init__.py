@@ -9,7 +9,7 @@ each:
 - ``activation``: the tanh and erf GELU and SiLU, forward and backward (also float16);
 - ``rows``: softmax and log-softmax over the last axis, cross entropy with class indices,
   layer norm with its affine part;
-- ``adam``: the Adam/AdamW update of one parameter tensor;
+- ``adam``: the Adam/AdamW update of one parameter tensor, or of many in one launch;
 - ``attention``: flash attention, forward and backward (also float16);
 - ``pool``: max pooling with PyTorch's indices, forward and backward (a gather);
 - ``conv``: im2col and col2im around the cuBLAS GEMMs of the convolutions;
@@ -40,7 +40,7 @@ from . import (_build, activation, adam, attention, batchnorm, conv, dropout, po
                recurrent, rows)
 from ._build import HALF_KERNELS, KERNELS, enabled, usable
 from .activation import gelu_erf, gelu_erf_grad, gelu_tanh, gelu_tanh_grad, silu, silu_grad
-from .adam import adam_step
+from .adam import adam_multi, adam_step
 from .batchnorm import batch_norm_train, batch_norm_train_grad, channel_affine
 from .conv import col2im, im2col
 from .dropout import dropout_apply, dropout_forward, dropout_mask
@@ -53,7 +53,7 @@ __all__ = [
     "rows",
     "HALF_KERNELS", "KERNELS", "enabled", "usable",
     "gelu_erf", "gelu_erf_grad", "gelu_tanh", "gelu_tanh_grad", "silu", "silu_grad",
-    "adam_step", "batch_norm_train", "batch_norm_train_grad", "channel_affine",
+    "adam_multi", "adam_step", "batch_norm_train", "batch_norm_train_grad", "channel_affine",
     "col2im", "im2col", "dropout_apply", "dropout_forward", "dropout_mask",
     "max_pool2d", "max_pool2d_grad",
     "cross_entropy_rows", "cross_entropy_rows_grad", "layer_norm_rows", "layer_norm_rows_grad",

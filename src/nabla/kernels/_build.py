@@ -175,6 +175,12 @@ def cupy():
     return backend._cupy
 
 
+def address(a) -> int:
+    """The device (CuPy) or host (NumPy, under the tests' emulator) address of ``a``'s data."""
+    data = a.data
+    return data.ptr if hasattr(data, "ptr") else a.ctypes.data
+
+
 def flat(a):
     return backend._cupy.ascontiguousarray(a).reshape(-1)
 

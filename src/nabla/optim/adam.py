@@ -48,6 +48,10 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = self._zeros_like(param)
 
+    def apply_group(self, items: list, group: dict) -> None:
+        for grad, param, state in _fused_many(items, group):
+            self.apply_single(grad, param, state, group)
+
     def apply_single(self, grad, param, state: dict, group: dict) -> None:
         xp = get_array_module(param)
         lr, weight_decay = group["lr"], group["weight_decay"]
@@ -98,9 +102,7 @@ def _fused(param, grad, state: dict, group: dict) -> bool:
     of one dtype, float32 or float64, all contiguous); False leaves it to the array ops."""
     if not kernels.usable(param) or (group["amsgrad"] and "max_exp_avg_sq" not in state):
         return False  # on the CPU: one check per parameter, nothing built
-    arrays = [param, grad, state["exp_avg"].array, state["exp_avg_sq"].array]
-    if group["amsgrad"]:
-        arrays.append(state["max_exp_avg_sq"].array)
+    arrays = _state_arrays(param, grad, state, group["amsgrad"])
     if not kernels.usable(*arrays) or not all(a.flags.c_contiguous for a in arrays):
         return False
     beta1, beta2 = group["betas"]
@@ -112,6 +114,50 @@ def _fused(param, grad, state: dict, group: dict) -> bool:
                       bc2_sqrt=(1 - beta2 ** step) ** 0.5, maximize=group["maximize"],
                       decoupled=group["decoupled_weight_decay"])
     return True
+
+
+def _fused_many(items: list, group: dict) -> list:
+    """Update, in one GPU kernel per dtype and step count, the parameters of ``items``
+    (grad, param, state) that the multi-tensor kernel takes; return the others (all of
+    them on the CPU, after one check)."""
+    if not items or not kernels.usable(items[0][1]):
+        return items
+    amsgrad = group["amsgrad"]
+    buckets, rest = {}, []
+    for item in items:
+        grad, param, state = item
+        if amsgrad and "max_exp_avg_sq" not in state:
+            rest.append(item)
+            continue
+        arrays = _state_arrays(param, grad, state, amsgrad)
+        if kernels.usable(*arrays) and all(a.flags.c_contiguous for a in arrays):
+            buckets.setdefault((param.dtype, state["step"]), []).append((arrays, state))
+        else:
+            rest.append(item)
+    beta1, beta2 = group["betas"]
+    for (_, step), members in buckets.items():
+        if len(members) == 1:  # one tensor: the single-tensor kernel needs no address table
+            arrays, state = members[0]
+            rest.append((arrays[1], arrays[0], state))
+            continue
+        step += 1
+        columns = list(zip(*(arrays for arrays, _ in members)))
+        kernels.adam_multi(*map(list, columns[:4]), list(columns[4]) if amsgrad else None,
+                           lr=group["lr"], weight_decay=group["weight_decay"], beta1=beta1,
+                           beta2=beta2, eps=group["eps"],
+                           step_size=group["lr"] / (1 - beta1 ** step),
+                           bc2_sqrt=(1 - beta2 ** step) ** 0.5, maximize=group["maximize"],
+                           decoupled=group["decoupled_weight_decay"])
+        for _, state in members:
+            state["step"] = step
+    return rest
+
+
+def _state_arrays(param, grad, state: dict, amsgrad: bool) -> list:
+    arrays = [param, grad, state["exp_avg"].array, state["exp_avg_sq"].array]
+    if amsgrad:
+        arrays.append(state["max_exp_avg_sq"].array)
+    return arrays
 
 
 def _pair(betas, name: str) -> tuple:

@@ -216,15 +216,26 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                items, updated = [], []
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     state = self.state[self._names[id(p)]]
                     if not state:
                         self.init_single(p.array, state, group)
-                    self.apply_single(p.grad.array, p.array, state, group)
+                    items.append((p.grad.array, p.array, state))
+                    updated.append(p)
+                self.apply_group(items, group)
+                for p in updated:
                     p._version[0] += 1  # graphs that saved the old value must notice
         return loss
+
+    def apply_group(self, items: list, group: dict) -> None:
+        """Update a group's parameters that have gradients: ``items`` lists (grad, param,
+        state) as arrays. One ``apply_single`` each, unless an optimizer updates many
+        tensors at once (Adam's multi-tensor kernel on a GPU)."""
+        for grad, param, state in items:
+            self.apply_single(grad, param, state, group)
 
     # -- saving and loading ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
