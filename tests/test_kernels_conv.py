@@ -20,6 +20,7 @@ from tests.kernel_harness import both, gpu, record_launches, values_and_grads
 
 POOL = {"max_pool2d_fwd", "max_pool2d_bwd"}
 CONV = {"im2col", "col2im"}
+DEPTHWISE = {"depthwise_fwd", "depthwise_bwd_input", "depthwise_bwd_weight"}
 
 # name -> (fn, input shapes, the kernels it must launch)
 CASES = {
@@ -50,9 +51,17 @@ CASES = {
     "conv2d, groups": (lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
                        [(2, 4, 5, 5), (6, 2, 3, 3), (6,)], CONV),
     "conv2d, depthwise": (lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=4),
-                          [(2, 4, 6, 6), (4, 1, 3, 3)], CONV),
+                          [(2, 4, 6, 6), (4, 1, 3, 3)], DEPTHWISE),
     "conv2d, depthwise multiplier": (lambda x, w, b: F.conv2d(x, w, b, groups=3),
-                                     [(1, 3, 5, 5), (6, 1, 3, 3), (6,)], CONV),
+                                     [(1, 3, 5, 5), (6, 1, 3, 3), (6,)], DEPTHWISE),
+    "conv2d, depthwise, dilation, rectangular": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(2, 3),
+                                 groups=2), [(2, 2, 7, 6), (4, 1, 2, 3), (4,)], DEPTHWISE),
+    "conv1d, depthwise": (lambda x, w: F.conv1d(x, w, padding="same", groups=3),
+                          [(2, 3, 9), (3, 1, 3)], DEPTHWISE),
+    "conv_transpose2d, depthwise": (
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=3),
+        [(2, 3, 4, 4), (3, 1, 3, 3), (3,)], {"depthwise_bwd_input"}),
     "conv2d, unbatched": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 4, 4), (3, 2, 3, 3)],
                           CONV),
     "conv1d": (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),

@@ -12,7 +12,8 @@ each:
 - ``adam``: the Adam/AdamW update of one parameter tensor, or of many in one launch;
 - ``attention``: flash attention, forward and backward (also float16);
 - ``pool``: max pooling with PyTorch's indices, forward and backward (a gather);
-- ``conv``: im2col and col2im around the cuBLAS GEMMs of the convolutions;
+- ``conv``: im2col and col2im around the cuBLAS GEMMs of the convolutions, and direct
+  depthwise kernels;
 - ``batchnorm``: batch norm in training mode, forward and backward (per-channel sums,
   then one elementwise pass), and evaluation mode's per-channel affine map;
 - ``dropout``: dropout with the mask drawn on the device (Philox4x32-10), forward and
@@ -42,7 +43,8 @@ from ._build import HALF_KERNELS, KERNELS, enabled, usable
 from .activation import gelu_erf, gelu_erf_grad, gelu_tanh, gelu_tanh_grad, silu, silu_grad
 from .adam import adam_multi, adam_step
 from .batchnorm import batch_norm_train, batch_norm_train_grad, channel_affine
-from .conv import col2im, im2col
+from .conv import (col2im, depthwise, depthwise_grad_input, depthwise_grad_weight,
+                   im2col)
 from .dropout import dropout_apply, dropout_forward, dropout_mask
 from .pool import max_pool2d, max_pool2d_grad
 from .rows import (cross_entropy_rows, cross_entropy_rows_grad, layer_norm_rows,
@@ -54,7 +56,7 @@ __all__ = [
     "HALF_KERNELS", "KERNELS", "enabled", "usable",
     "gelu_erf", "gelu_erf_grad", "gelu_tanh", "gelu_tanh_grad", "silu", "silu_grad",
     "adam_multi", "adam_step", "batch_norm_train", "batch_norm_train_grad", "channel_affine",
-    "col2im", "im2col", "dropout_apply", "dropout_forward", "dropout_mask",
+    "col2im", "depthwise", "depthwise_grad_input", "depthwise_grad_weight", "im2col", "dropout_apply", "dropout_forward", "dropout_mask",
     "max_pool2d", "max_pool2d_grad",
     "cross_entropy_rows", "cross_entropy_rows_grad", "layer_norm_rows", "layer_norm_rows_grad",
     "softmax_last", "softmax_last_grad",

@@ -8,7 +8,9 @@ pass, reading the input through its strides (NCHW, or the channels-last buffer a
 convolution's output is); col2im is its adjoint, summing for each input element the
 column entries that read it (no atomics), into a channels-last (N, H, W, C) array.
 Where the composed ops take a slice copy or a window add per kernel offset, these are one
-launch each.
+launch each. Depthwise convolutions (one input channel per group) skip the columns: their
+GEMMs would have K = kh kw, so three direct kernels compute the output, the input's
+gradient (a gather) and the weight's (a block reduction per weight).
 """
 from __future__ import annotations
 
@@ -91,10 +93,96 @@ __global__ void col2im(const T* cols, T* dx, long long n, long long batch, int C
     if (narrow) col2im_run<T, int>(cols, dx, (int)n, (int)M, p);
     else col2im_run<T, long long>(cols, dx, n, M, p);
 }
+
+/* Depthwise convolutions (groups == C, O = C mult outputs, the weight (O, 1, kh, kw)) need
+   no columns: K = kh kw per group would make im2col's GEMMs skinny batches. Output
+   channel o reads input channel o / mult. */
+/* y, channels-last (N, Ho, Wo, O): one thread per output element in storage order */
+template <typename T>
+__global__ void depthwise_fwd(const T* x, const T* w, const T* bias, T* y, long long n, int C,
+                              int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, int mult, long long sn,
+                              long long sc, long long sy, long long sx, int has_bias) {
+    const int O = C * mult;
+    NB_FOR_EACH(t, n) {
+        long long r = t / O;
+        const int o = (int)(t - r * O), ow = (int)(r % Wo);
+        r /= Wo;
+        const int oh = (int)(r % Ho);
+        const long long b = r / Ho;
+        const T* xc = x + b * sn + (long long)(o / mult) * sc;
+        const T* wo = w + (long long)o * kh * kw;
+        T s = has_bias ? bias[o] : T(0);
+        for (int i = 0; i < kh; ++i) {
+            const int h = oh * sh - ph + i * dh;
+            if (h < 0 || h >= H) continue;
+            for (int j = 0; j < kw; ++j) {
+                const int v = ow * sw - pw + j * dw;
+                if (v >= 0 && v < W) s += xc[h * sy + v * sx] * wo[i * kw + j];
+            }
+        }
+        y[t] = s;
+    }
+}
+
+/* dx, channels-last (N, H, W, C), from g's rows (N Ho Wo, O): one thread per input element
+   gathering the outputs whose windows read it (no atomics) */
+template <typename T>
+__global__ void depthwise_bwd_input(const T* g, const T* w, T* dx, long long n, int C, int H,
+                                    int W, int Ho, int Wo, int kh, int kw, int sh, int sw,
+                                    int ph, int pw, int dh, int dw, int mult) {
+    const int O = C * mult;
+    NB_FOR_EACH(t, n) {
+        long long r = t / C;
+        const int c = (int)(t - r * C), v = (int)(r % W);
+        r /= W;
+        const int h = (int)(r % H);
+        const long long b = r / H;
+        T s = T(0);
+        for (int i = 0; i < kh; ++i) {
+            const int hs = h + ph - i * dh;   /* oh sh, for the output row whose offset i is h */
+            if (hs < 0) break;
+            if (hs % sh || hs / sh >= Ho) continue;
+            for (int j = 0; j < kw; ++j) {
+                const int vs = v + pw - j * dw;
+                if (vs < 0) break;
+                if (vs % sw || vs / sw >= Wo) continue;
+                const T* gp = g + ((b * Ho + hs / sh) * Wo + vs / sw) * O + (long long)c * mult;
+                for (int m = 0; m < mult; ++m)
+                    s += gp[m] * w[((long long)c * mult + m) * kh * kw + i * kw + j];
+            }
+        }
+        dx[t] = s;
+    }
+}
+
+/* dw (O, 1, kh, kw): one block per weight (grid (O, kh kw)), summing over the N Ho Wo
+   outputs of its channel */
+template <typename T>
+__global__ void depthwise_bwd_weight(const T* x, const T* g, T* dw, long long batch, int C,
+                                     int H, int W, int Ho, int Wo, int kh, int kw, int sh,
+                                     int sw, int ph, int pw, int dh, int dwid, int mult,
+                                     long long sn, long long sc, long long sy, long long sx) {
+    const int o = blockIdx.x, ij = blockIdx.y, i = ij / kw, j = ij - i * kw, O = C * mult;
+    const T* xc = x + (long long)(o / mult) * sc;
+    const long long total = batch * Ho * Wo;
+    T s = T(0);
+    for (long long p = threadIdx.x; p < total; p += blockDim.x) {
+        const int ow = (int)(p % Wo);
+        const long long q = p / Wo;
+        const int oh = (int)(q % Ho);
+        const long long b = q / Ho;
+        const int h = oh * sh - ph + i * dh, v = ow * sw - pw + j * dwid;
+        if (h >= 0 && h < H && v >= 0 && v < W) s += g[p * O + o] * xc[b * sn + h * sy + v * sx];
+    }
+    s = block_reduce(s, false);
+    if (threadIdx.x == 0) dw[(long long)o * kh * kw + ij] = s;
+}
 #endif
 """
 
-_build.register(SOURCE, ["im2col", "col2im"])
+_build.register(SOURCE, ["im2col", "col2im", "depthwise_fwd", "depthwise_bwd_input",
+                         "depthwise_bwd_weight"])
 
 
 def _geometry(shape, out_size, kernel, stride, padding, dilation, groups) -> list:
@@ -131,3 +219,57 @@ def col2im(cols, shape, kernel, stride, padding, dilation, out_size, groups: int
                        *_geometry(shape, out_size, kernel, stride, padding, dilation, groups),
                        _build.narrow(dx.size, cols.size))
     return dx
+
+
+def _depthwise_geometry(shape, out_size, kernel, stride, padding, dilation, mult) -> list:
+    """C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, mult as the kernels' ints."""
+    return [np.int32(v) for v in (*shape[1:], *out_size, *kernel, *stride, *padding,
+                                  *dilation, mult)]
+
+
+def depthwise(x, w, bias, kernel, stride, padding, dilation, out_size):
+    """A depthwise convolution of x (N, C, H, W), any strides, with w (C mult, 1, kh, kw):
+    the output as a C-contiguous channels-last (N, Ho, Wo, C mult) array."""
+    cp = _build.cupy()
+    buf, strides = _build.strided4(x)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    y = cp.empty((n, *out_size, o), dtype=x.dtype)
+    w = cp.ascontiguousarray(w)
+    _build.elementwise("depthwise_fwd", y.size, x.dtype, buf, w,
+                       w if bias is None else cp.ascontiguousarray(bias), y, np.int64(y.size),
+                       *_depthwise_geometry(x.shape, out_size, kernel, stride, padding,
+                                            dilation, o // c),
+                       *[np.int64(s) for s in strides], np.int32(bias is not None))
+    return y
+
+
+def depthwise_grad_input(g_rows, w, shape, kernel, stride, padding, dilation, out_size):
+    """x's cotangent of :func:`depthwise` from the output's cotangent as rows (N Ho Wo, O),
+    channels-last (N, H, W, C)."""
+    cp = _build.cupy()
+    n, c, h, wd = shape
+    dx = cp.empty((n, h, wd, c), dtype=g_rows.dtype)
+    _build.elementwise("depthwise_bwd_input", dx.size, g_rows.dtype,
+                       cp.ascontiguousarray(g_rows), cp.ascontiguousarray(w), dx,
+                       np.int64(dx.size),
+                       *_depthwise_geometry(shape, out_size, kernel, stride, padding, dilation,
+                                            w.shape[0] // c))
+    return dx
+
+
+def depthwise_grad_weight(x, g_rows, w_shape, kernel, stride, padding, dilation, out_size):
+    """w's cotangent (O, 1, kh, kw) of :func:`depthwise` from x and the output's cotangent
+    as rows (N Ho Wo, O)."""
+    cp = _build.cupy()
+    buf, strides = _build.strided4(x)
+    o, _, kh, kw = w_shape
+    dw = cp.empty(w_shape, dtype=x.dtype)
+    rows = g_rows.shape[0]
+    _build.function("depthwise_bwd_weight", x.dtype)(
+        (o, kh * kw), (_build.row_threads(min(rows, 1024)),),
+        (buf, cp.ascontiguousarray(g_rows), dw, np.int64(x.shape[0]),
+         *_depthwise_geometry(x.shape, out_size, kernel, stride, padding, dilation,
+                              o // x.shape[1]),
+         *[np.int64(s) for s in strides]))
+    return dw

@@ -180,9 +180,17 @@ def _gpu_columns(x, geo: _Geometry):
     return kernels.im2col(x, kernel, stride, before, dilation, out_size, geo.groups)
 
 
+def _depthwise(geo: _Geometry, w_shape: tuple) -> bool:
+    """One input channel per group: the direct kernels, not columns (K = kh kw)."""
+    return geo.groups > 1 and w_shape[1] == 1
+
+
 def _gpu_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
     """``_conv_forward`` as im2col (one kernel) + one GEMM, or a batched GEMM over groups;
-    with ``keep_cols`` also the (G, M, K/G) columns for the weight gradient."""
+    with ``keep_cols`` also the (G, M, K/G) columns for the weight gradient. Depthwise:
+    one direct kernel."""
+    if _depthwise(geo, w.shape) and not keep_cols:
+        return kernels.depthwise(x, w, b, *_gpu_pairs(geo)).transpose(0, 3, 1, 2)
     n, o, groups = x.shape[0], w.shape[0], geo.groups
     cols = _gpu_columns(x, geo)                                  # (G, M, K/G)
     wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, K/G)
@@ -198,9 +206,16 @@ def _gpu_forward(xp, x, w, b, geo: _Geometry, keep_cols: bool = False):
 
 
 def _gpu_input_grad(xp, g, w, b, geo: _Geometry):
-    """``_conv_input_grad`` as one GEMM (or a batched one over groups) + col2im (one kernel)."""
+    """``_conv_input_grad`` as one GEMM (or a batched one over groups) + col2im (one kernel);
+    depthwise, one direct kernel."""
     n, o = g.shape[:2]
     groups, cg = geo.groups, w.shape[1]
+    if _depthwise(geo, w.shape):
+        dx = kernels.depthwise_grad_input(_rows(g), w, (n, groups) + geo.in_size,
+                                          *_gpu_pairs(geo))
+        if b is not None:
+            dx += b
+        return dx.transpose(0, 3, 1, 2)
     wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, K/G)
     gm = _rows(g)                                                # (M, O)
     if groups == 1:
@@ -219,6 +234,8 @@ def _gpu_weight_grad(xp, x, g, geo: _Geometry, w_shape: tuple, cols=None):
     """``_conv_weight_grad`` as im2col (unless the forward kept ``cols``) + one GEMM, or a
     batched GEMM over groups."""
     o, groups = w_shape[0], geo.groups
+    if cols is None and _depthwise(geo, w_shape):  # one block per weight, no columns
+        return kernels.depthwise_grad_weight(x, _rows(g), w_shape, *_gpu_pairs(geo))
     if cols is None:
         cols = _gpu_columns(x, geo)                              # (G, M, K/G)
     gm = _rows(g)                                                # (M, O)
