@@ -1,4 +1,4 @@
-"""The LSTM and GRU cell kernels (``nabla.kernels.recurrent``) behind ``Recurrence``'s time loop:
+"""The recurrent cell kernels (``nabla.kernels.recurrent``: LSTM, GRU, vanilla RNN) behind ``Recurrence``'s time loop:
 under the host emulator on the CPU, and against the composed CuPy ops on a GPU."""
 from __future__ import annotations
 
@@ -117,6 +117,34 @@ def test_cho_gru_keeps_its_array_loop(emulated, monkeypatch):
     values_and_grads(lambda xw, w, h0, b: recurrence("gru", xw, h0, w, b, reset_after=False),
                      arrays)
     assert not any(c.startswith("gru_cell") for c in calls)
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu"])
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5),
+                                        (np.float16, 2e-2)])
+def test_rnn_cell_kernels_match_the_cpu_loop(cell, case, dtype, tol, emulated, monkeypatch):
+    steps, batch, hidden, options = CASES[case]
+    bias = options.get("bias", True)
+    kwargs = {k: v for k, v in options.items() if k != "bias"}
+    if "mask" in kwargs:
+        kwargs["mask"] = nb.tensor(kwargs["mask"])
+    rng = np.random.default_rng()
+    shapes = [(steps, batch, hidden), (hidden, hidden), (batch, hidden)] + (
+        [(hidden,)] if bias else [])
+    arrays = [(rng.standard_normal(s) * 0.7).astype(dtype) for s in shapes]
+
+    def fn(xw, w, h0, *b):
+        return recurrence(cell, xw, h0, w, b[0] if bias else None, **kwargs) * 1.0
+
+    calls = record_launches(monkeypatch)
+    glued = values_and_grads(fn, arrays)
+    assert calls.count("rnn_cell_fwd") == steps and calls.count("rnn_cell_bwd") == steps
+    monkeypatch.undo()
+    plain = values_and_grads(fn, [a.astype(np.float64) for a in arrays])
+    for k, (a, b) in enumerate(zip(glued, plain)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()),
+                                   err_msg=f"{cell} {case}: {'value' if k == 0 else k - 1}")
 
 
 @gpu

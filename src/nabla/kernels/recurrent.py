@@ -1,4 +1,5 @@
-"""The LSTM and GRU cells' pointwise step, forward and backward, as one kernel each.
+"""The recurrent cells' pointwise step (LSTM, GRU, vanilla RNN), forward and backward, as
+one kernel each.
 
 ``Recurrence`` (``nabla.ops.recurrent``) runs a layer's time loop on arrays: per step one
 GEMM and the cell's pointwise math. On a GPU that math is about ten small kernels a step
@@ -116,10 +117,31 @@ __global__ void gru_cell_bwd(const T* gates, const T* hidden_n, const T* h_prev,
         dh_direct[u] = T(g * z);
     }
 }
+
+/* vanilla RNN: h = tanh(a) or relu(a), a = h_{t-1} W_hh^T (already in h) + xw (+ b), and
+   its backward da = dh (1 - h^2) or dh [h > 0] */
+template <typename T>
+__global__ void rnn_cell_fwd(T* h, const T* xw, const T* bias, long long n, int has_bias,
+                             int relu) {
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(u, n) {
+        const C a = C(h[u]) + C(xw[u]) + (has_bias ? C(bias[u]) : C(0));
+        h[u] = T(relu ? (a > C(0) ? a : C(0)) : nb_tanh(a));
+    }
+}
+template <typename T>
+__global__ void rnn_cell_bwd(const T* h, const T* dh, T* da, long long n, int relu) {
+    typedef typename Acc<T>::type C;
+    NB_FOR_EACH(u, n) {
+        const C v = C(h[u]), g = C(dh[u]);
+        da[u] = T(relu ? (v > C(0) ? g : C(0)) : g * (C(1) - v * v));
+    }
+}
 #endif
 """
 
-NAMES = ("lstm_cell_fwd", "lstm_cell_bwd", "gru_cell_fwd", "gru_cell_bwd")
+NAMES = ("lstm_cell_fwd", "lstm_cell_bwd", "gru_cell_fwd", "gru_cell_bwd", "rnn_cell_fwd",
+         "rnn_cell_bwd")
 _build.register(SOURCE, NAMES, half=NAMES)
 
 
@@ -176,4 +198,25 @@ def gru_cell_grad(gates, hidden_n, h_prev, dh, da, dgh, dh_direct) -> bool:
     n = dh_direct.size
     _build.elementwise("gru_cell_bwd", n, gates.dtype, gates, hidden_n, h_prev, dh, da, dgh,
                        dh_direct, np.int64(n), np.int32(dh_direct.shape[-1]))
+    return True
+
+
+def rnn_cell(h, xw, bias, relu: bool) -> bool:
+    """One vanilla-RNN step's pointwise math in place: ``h`` (B, H) holds h_{t-1} W_hh^T on
+    entry and the new state on exit. False, with nothing written, where an array is not
+    C-contiguous."""
+    if not _ready(h, xw, *(() if bias is None else (bias,))):
+        return False
+    _build.elementwise("rnn_cell_fwd", h.size, h.dtype, h, xw, h if bias is None else bias,
+                       np.int64(h.size), np.int32(bias is not None), np.int32(relu))
+    return True
+
+
+def rnn_cell_grad(h, dh, da, relu: bool) -> bool:
+    """One vanilla-RNN step's pointwise backward: da (B, H) from the step's state h and its
+    cotangent dh. False, with nothing written, where an array is not C-contiguous."""
+    if not _ready(h, dh, da):
+        return False
+    _build.elementwise("rnn_cell_bwd", h.size, h.dtype, h, dh, da, np.int64(h.size),
+                       np.int32(relu))
     return True

@@ -143,9 +143,16 @@ class _Kernel:
 class _RNN(_Kernel):
     """h = tanh(a) or relu(a); the states themselves are all the backward needs."""
 
+    def __init__(self, xp, spec, w, b, steps, batch):
+        super().__init__(xp, spec, w, b, steps, batch)
+        self.fused = kernels.usable(w, half=True)  # CuPy: a step's pointwise math in one kernel
+        self.relu = spec.cell == "rnn_relu"
+
     def step(self, t, xw_t, prev, out):
         h = out[0]
         self.xp.matmul(prev[0], self.w.T, out=h)
+        if self.fused and kernels.recurrent.rnn_cell(h, xw_t, self.b, self.relu):
+            return
         h += xw_t
         if self.b is not None:
             h += self.b
@@ -156,6 +163,9 @@ class _RNN(_Kernel):
 
     def back(self, t, d, da, out):
         xp, h = self.xp, self.states[0, t]
+        if self.fused and kernels.recurrent.rnn_cell_grad(h, d[0], da, self.relu):
+            xp.matmul(da, self.w, out=out[0])
+            return
         if self.spec.cell == "rnn_tanh":
             xp.multiply(h, h, out=da)
             xp.subtract(1, da, out=da)                         # 1 - h^2
