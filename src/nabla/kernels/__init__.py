@@ -18,8 +18,8 @@ each:
   then one elementwise pass), and evaluation mode's per-channel affine map;
 - ``dropout``: dropout with the mask drawn on the device (Philox4x32-10), forward and
   backward (also float16);
-- ``recurrent``: the LSTM and GRU cells' pointwise step, forward and backward (also
-  float16).
+- ``recurrent``: the LSTM, GRU and vanilla RNN cells' pointwise step, forward and
+  backward (also float16).
 
 All kernels are templates over float and double (some also float16), compiled together by CuPy's
 ``RawModule`` (NVRTC) the first time one is used (``_build``). Other dtypes and non-CuPy
