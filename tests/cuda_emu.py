@@ -86,13 +86,32 @@ class Emulator:
         fn(*[ctypes.c_uint(v) for v in grid + block], *converted)
 
 
-def build(source: str, kernels: dict, prefix: str = "") -> Emulator:
-    """Compile ``source`` (after ``prefix``) for the host, with a wrapper ``emu_NAME_TYPE``
-    for every kernel name -> C types in ``kernels``; cached by content for the session."""
+def compile_library(code: str, flags: list) -> str:
+    """``code`` built by the host C++ compiler into a shared library (its path), cached by
+    content and flags in a per-user temporary folder; skips the test without a compiler."""
     compiler = shutil.which("g++") or shutil.which("clang++")
     if compiler is None:
         import pytest
-        pytest.skip("no C++ compiler to emulate the CUDA kernels")
+        pytest.skip("no C++ compiler for the kernels' host builds")
+    key = hashlib.sha256((code + " ".join(flags)).encode()).hexdigest()[:16]
+    folder = os.path.join(tempfile.gettempdir(), f"nabla-cuda-emu-{os.getuid()}")
+    os.makedirs(folder, exist_ok=True)
+    library = os.path.join(folder, f"{key}.so")
+    if not os.path.exists(library):
+        src = os.path.join(folder, f"{key}.cpp")
+        with open(src, "w") as f:
+            f.write(code)
+        part = f"{library}.{os.getpid()}.tmp"
+        done = subprocess.run([compiler, *flags, "-shared", "-fPIC", src, "-o", part],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-4000:]
+        os.replace(part, library)
+    return library
+
+
+def build(source: str, kernels: dict, prefix: str = "") -> Emulator:
+    """Compile ``source`` (after ``prefix``) for the host, with a wrapper ``emu_NAME_TYPE``
+    for every kernel name -> C types in ``kernels``; cached by content for the session."""
     sigs = signatures(source)
     wrappers = []
     for name, types in kernels.items():
@@ -110,17 +129,4 @@ def build(source: str, kernels: dict, prefix: str = "") -> Emulator:
         header = f.read()
     code = ("#define NB_EMU 1\n" + header + "\n" + prefix + source + "\n"
             + "".join(wrappers))
-    key = hashlib.sha256(code.encode()).hexdigest()[:16]
-    folder = os.path.join(tempfile.gettempdir(), f"nabla-cuda-emu-{os.getuid()}")
-    os.makedirs(folder, exist_ok=True)
-    library = os.path.join(folder, f"{key}.so")
-    if not os.path.exists(library):
-        src = os.path.join(folder, f"{key}.cpp")
-        with open(src, "w") as f:
-            f.write(code)
-        part = f"{library}.{os.getpid()}.tmp"
-        done = subprocess.run([compiler, "-std=c++20", "-O1", "-pthread", "-shared", "-fPIC",
-                               "-w", src, "-o", part], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-4000:]
-        os.replace(part, library)
-    return Emulator(library, sigs)
+    return Emulator(compile_library(code, ["-std=c++20", "-O1", "-pthread", "-w"]), sigs)

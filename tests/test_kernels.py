@@ -26,6 +26,7 @@ import nabla.nn.functional as F
 from nabla import kernels
 from nabla.kernels import _build
 from nabla.backends import cuda as cuda_switches
+from tests import cuda_emu
 from tests.kernel_harness import both, gpu, record_launches, values_and_grads
 
 
@@ -77,19 +78,8 @@ NB_ALL(double, f64)
 
 @pytest.fixture(scope="module")
 def host():
-    compiler = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
-    if compiler is None:
-        pytest.skip("no C++ compiler")
-    import tempfile
-    folder = tempfile.mkdtemp()
-    source, library = f"{folder}/elements.cpp", f"{folder}/elements.so"
-    with open(source, "w") as f:
-        f.write(kernels.SOURCE + _HARNESS)
     # no -ffast-math: the GPU build keeps IEEE semantics too
-    done = subprocess.run([compiler, "-O2", "-shared", "-fPIC", source, "-o", library],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return ctypes.CDLL(library)
+    return ctypes.CDLL(cuda_emu.compile_library(kernels.SOURCE + _HARNESS, ["-O2"]))
 
 
 def _call(lib, name, x, aux=None):

@@ -175,6 +175,11 @@ def cupy():
     return backend._cupy
 
 
+def acc_dtype(dtype) -> np.dtype:
+    """The dtype of a kernel's ``Acc<T>``: float32 for float16, else ``dtype`` itself."""
+    return np.dtype(np.float32) if np.dtype(dtype) == _HALF else np.dtype(dtype)
+
+
 def address(a) -> int:
     """The device (CuPy) or host (NumPy, under the tests' emulator) address of ``a``'s data."""
     data = a.data

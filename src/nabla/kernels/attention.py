@@ -562,10 +562,6 @@ _TILES = {4: (32, 16), 8: (16, 8)}  # CUDA cores: accumulator bytes -> (forward 
 _TC_FWD_ROWS, _TC_BWD_ROWS = 64, 32  # tensor cores: rows per block (4 warps; 2 warps)
 
 
-def _acc_dtype(dtype):
-    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
-
-
 def usable(q, k, v) -> bool:
     """Whether the kernels take (B, L, E), (B, S, E), (B, S, Ev) arrays: CuPy, float16
     (tensor cores) or float32/float64 (CUDA cores), head dimensions up to MAX_HEAD_DIM, at
@@ -592,7 +588,7 @@ def flash_attention(q, k, v, scale: float, causal: bool):
     q, k, v = (cp.ascontiguousarray(a) for a in (q, k, v))
     batch, length = q.shape[:2]
     out = cp.empty((batch, length, v.shape[2]), dtype=q.dtype)
-    lse = cp.empty((batch, length), dtype=_acc_dtype(q.dtype))
+    lse = cp.empty((batch, length), dtype=_build.acc_dtype(q.dtype))
     if batch and length:
         if q.dtype == np.float16:
             name, rows, threads = "flash_tc_fwd", _TC_FWD_ROWS, 128

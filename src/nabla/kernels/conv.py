@@ -25,6 +25,8 @@ SOURCE = r"""
 struct ConvGeo {
     int C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, groups;
 };
+/* a ConvGeo from the kernel parameters of those names */
+#define NB_CONV_GEO {C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, groups}
 
 /* cols (G, M, Kg) entry (g, m, k), k = (c, i, j): x at channel g C/G + c, row
    oh sh - ph + i dh, column ow sw - pw + j dw; 0 in the padding */
@@ -77,7 +79,7 @@ __global__ void im2col(const T* x, T* cols, long long n, long long batch, int C,
                        int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw,
                        int dh, int dw, int groups, long long sn, long long sc, long long sy,
                        long long sx, int narrow) {
-    const ConvGeo p = {C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, groups};
+    const ConvGeo p = NB_CONV_GEO;
     const long long M = batch * Ho * Wo;
     if (narrow) im2col_run<T, int>(x, cols, (int)n, (int)M, p, sn, sc, sy, sx);
     else im2col_run<T, long long>(x, cols, n, M, p, sn, sc, sy, sx);
@@ -88,7 +90,7 @@ template <typename T>
 __global__ void col2im(const T* cols, T* dx, long long n, long long batch, int C, int H,
                        int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw,
                        int dh, int dw, int groups, int narrow) {
-    const ConvGeo p = {C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, groups};
+    const ConvGeo p = NB_CONV_GEO;
     const long long M = batch * Ho * Wo;
     if (narrow) col2im_run<T, int>(cols, dx, (int)n, (int)M, p);
     else col2im_run<T, long long>(cols, dx, n, M, p);
@@ -97,28 +99,31 @@ __global__ void col2im(const T* cols, T* dx, long long n, long long batch, int C
 /* Depthwise convolutions (groups == C, O = C mult outputs, the weight (O, 1, kh, kw)) need
    no columns: K = kh kw per group would make im2col's GEMMs skinny batches. Output
    channel o reads input channel o / mult. */
+/* The depthwise kernels take im2col's geometry (groups = C) and the multiplier. */
 /* y, channels-last (N, Ho, Wo, O): one thread per output element in storage order */
 template <typename T>
 __global__ void depthwise_fwd(const T* x, const T* w, const T* bias, T* y, long long n, int C,
                               int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw,
-                              int ph, int pw, int dh, int dw, int mult, long long sn,
-                              long long sc, long long sy, long long sx, int has_bias) {
-    const int O = C * mult;
+                              int ph, int pw, int dh, int dw, int groups, int mult,
+                              long long sn, long long sc, long long sy, long long sx,
+                              int has_bias) {
+    const ConvGeo p = NB_CONV_GEO;
+    const int O = p.C * mult;
     NB_FOR_EACH(t, n) {
         long long r = t / O;
-        const int o = (int)(t - r * O), ow = (int)(r % Wo);
-        r /= Wo;
-        const int oh = (int)(r % Ho);
-        const long long b = r / Ho;
+        const int o = (int)(t - r * O), ow = (int)(r % p.Wo);
+        r /= p.Wo;
+        const int oh = (int)(r % p.Ho);
+        const long long b = r / p.Ho;
         const T* xc = x + b * sn + (long long)(o / mult) * sc;
-        const T* wo = w + (long long)o * kh * kw;
+        const T* wo = w + (long long)o * p.kh * p.kw;
         T s = has_bias ? bias[o] : T(0);
-        for (int i = 0; i < kh; ++i) {
-            const int h = oh * sh - ph + i * dh;
-            if (h < 0 || h >= H) continue;
-            for (int j = 0; j < kw; ++j) {
-                const int v = ow * sw - pw + j * dw;
-                if (v >= 0 && v < W) s += xc[h * sy + v * sx] * wo[i * kw + j];
+        for (int i = 0; i < p.kh; ++i) {
+            const int h = oh * p.sh - p.ph + i * p.dh;
+            if (h < 0 || h >= p.H) continue;
+            for (int j = 0; j < p.kw; ++j) {
+                const int v = ow * p.sw - p.pw + j * p.dw;
+                if (v >= 0 && v < p.W) s += xc[h * sy + v * sx] * wo[i * p.kw + j];
             }
         }
         y[t] = s;
@@ -130,26 +135,28 @@ __global__ void depthwise_fwd(const T* x, const T* w, const T* bias, T* y, long 
 template <typename T>
 __global__ void depthwise_bwd_input(const T* g, const T* w, T* dx, long long n, int C, int H,
                                     int W, int Ho, int Wo, int kh, int kw, int sh, int sw,
-                                    int ph, int pw, int dh, int dw, int mult) {
-    const int O = C * mult;
+                                    int ph, int pw, int dh, int dw, int groups, int mult) {
+    const ConvGeo p = NB_CONV_GEO;
+    const int O = p.C * mult;
     NB_FOR_EACH(t, n) {
-        long long r = t / C;
-        const int c = (int)(t - r * C), v = (int)(r % W);
-        r /= W;
-        const int h = (int)(r % H);
-        const long long b = r / H;
+        long long r = t / p.C;
+        const int c = (int)(t - r * p.C), v = (int)(r % p.W);
+        r /= p.W;
+        const int h = (int)(r % p.H);
+        const long long b = r / p.H;
         T s = T(0);
-        for (int i = 0; i < kh; ++i) {
-            const int hs = h + ph - i * dh;   /* oh sh, for the output row whose offset i is h */
+        for (int i = 0; i < p.kh; ++i) {
+            const int hs = h + p.ph - i * p.dh;  /* oh sh, for the output row whose offset i is h */
             if (hs < 0) break;
-            if (hs % sh || hs / sh >= Ho) continue;
-            for (int j = 0; j < kw; ++j) {
-                const int vs = v + pw - j * dw;
+            if (hs % p.sh || hs / p.sh >= p.Ho) continue;
+            for (int j = 0; j < p.kw; ++j) {
+                const int vs = v + p.pw - j * p.dw;
                 if (vs < 0) break;
-                if (vs % sw || vs / sw >= Wo) continue;
-                const T* gp = g + ((b * Ho + hs / sh) * Wo + vs / sw) * O + (long long)c * mult;
+                if (vs % p.sw || vs / p.sw >= p.Wo) continue;
+                const T* gp = g + ((b * p.Ho + hs / p.sh) * p.Wo + vs / p.sw) * O
+                    + (long long)c * mult;
                 for (int m = 0; m < mult; ++m)
-                    s += gp[m] * w[((long long)c * mult + m) * kh * kw + i * kw + j];
+                    s += gp[m] * w[((long long)c * mult + m) * p.kh * p.kw + i * p.kw + j];
             }
         }
         dx[t] = s;
@@ -159,24 +166,28 @@ __global__ void depthwise_bwd_input(const T* g, const T* w, T* dx, long long n, 
 /* dw (O, 1, kh, kw): one block per weight (grid (O, kh kw)), summing over the N Ho Wo
    outputs of its channel */
 template <typename T>
-__global__ void depthwise_bwd_weight(const T* x, const T* g, T* dw, long long batch, int C,
-                                     int H, int W, int Ho, int Wo, int kh, int kw, int sh,
-                                     int sw, int ph, int pw, int dh, int dwid, int mult,
-                                     long long sn, long long sc, long long sy, long long sx) {
-    const int o = blockIdx.x, ij = blockIdx.y, i = ij / kw, j = ij - i * kw, O = C * mult;
+__global__ void depthwise_bwd_weight(const T* x, const T* g, T* dweight, long long batch,
+                                     int C, int H, int W, int Ho, int Wo, int kh, int kw,
+                                     int sh, int sw, int ph, int pw, int dh, int dw, int groups,
+                                     int mult, long long sn, long long sc, long long sy,
+                                     long long sx) {
+    const ConvGeo p = NB_CONV_GEO;
+    const int o = blockIdx.x, ij = blockIdx.y, i = ij / p.kw, j = ij - i * p.kw;
+    const int O = p.C * mult;
     const T* xc = x + (long long)(o / mult) * sc;
-    const long long total = batch * Ho * Wo;
+    const long long total = batch * p.Ho * p.Wo;
     T s = T(0);
-    for (long long p = threadIdx.x; p < total; p += blockDim.x) {
-        const int ow = (int)(p % Wo);
-        const long long q = p / Wo;
-        const int oh = (int)(q % Ho);
-        const long long b = q / Ho;
-        const int h = oh * sh - ph + i * dh, v = ow * sw - pw + j * dwid;
-        if (h >= 0 && h < H && v >= 0 && v < W) s += g[p * O + o] * xc[b * sn + h * sy + v * sx];
+    for (long long q = threadIdx.x; q < total; q += blockDim.x) {
+        const int ow = (int)(q % p.Wo);
+        const long long r = q / p.Wo;
+        const int oh = (int)(r % p.Ho);
+        const long long b = r / p.Ho;
+        const int h = oh * p.sh - p.ph + i * p.dh, v = ow * p.sw - p.pw + j * p.dw;
+        if (h >= 0 && h < p.H && v >= 0 && v < p.W)
+            s += g[q * O + o] * xc[b * sn + h * sy + v * sx];
     }
     s = block_reduce(s, false);
-    if (threadIdx.x == 0) dw[(long long)o * kh * kw + ij] = s;
+    if (threadIdx.x == 0) dweight[(long long)o * p.kh * p.kw + ij] = s;
 }
 #endif
 """
@@ -221,10 +232,11 @@ def col2im(cols, shape, kernel, stride, padding, dilation, out_size, groups: int
     return dx
 
 
-def _depthwise_geometry(shape, out_size, kernel, stride, padding, dilation, mult) -> list:
-    """C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, mult as the kernels' ints."""
-    return [np.int32(v) for v in (*shape[1:], *out_size, *kernel, *stride, *padding,
-                                  *dilation, mult)]
+def _depthwise_geometry(shape, out_size, kernel, stride, padding, dilation, outputs) -> list:
+    """im2col's geometry with groups = C, then the channel multiplier O / C."""
+    c = shape[1]
+    return _geometry(shape, out_size, kernel, stride, padding, dilation, c) + [
+        np.int32(outputs // c)]
 
 
 def depthwise(x, w, bias, kernel, stride, padding, dilation, out_size):
@@ -232,14 +244,13 @@ def depthwise(x, w, bias, kernel, stride, padding, dilation, out_size):
     the output as a C-contiguous channels-last (N, Ho, Wo, C mult) array."""
     cp = _build.cupy()
     buf, strides = _build.strided4(x)
-    n, c = x.shape[:2]
     o = w.shape[0]
-    y = cp.empty((n, *out_size, o), dtype=x.dtype)
+    y = cp.empty((x.shape[0], *out_size, o), dtype=x.dtype)
     w = cp.ascontiguousarray(w)
     _build.elementwise("depthwise_fwd", y.size, x.dtype, buf, w,
                        w if bias is None else cp.ascontiguousarray(bias), y, np.int64(y.size),
                        *_depthwise_geometry(x.shape, out_size, kernel, stride, padding,
-                                            dilation, o // c),
+                                            dilation, o),
                        *[np.int64(s) for s in strides], np.int32(bias is not None))
     return y
 
@@ -254,7 +265,7 @@ def depthwise_grad_input(g_rows, w, shape, kernel, stride, padding, dilation, ou
                        cp.ascontiguousarray(g_rows), cp.ascontiguousarray(w), dx,
                        np.int64(dx.size),
                        *_depthwise_geometry(shape, out_size, kernel, stride, padding, dilation,
-                                            w.shape[0] // c))
+                                            w.shape[0]))
     return dx
 
 
@@ -269,7 +280,6 @@ def depthwise_grad_weight(x, g_rows, w_shape, kernel, stride, padding, dilation,
     _build.function("depthwise_bwd_weight", x.dtype)(
         (o, kh * kw), (_build.row_threads(min(rows, 1024)),),
         (buf, cp.ascontiguousarray(g_rows), dw, np.int64(x.shape[0]),
-         *_depthwise_geometry(x.shape, out_size, kernel, stride, padding, dilation,
-                              o // x.shape[1]),
+         *_depthwise_geometry(x.shape, out_size, kernel, stride, padding, dilation, o),
          *[np.int64(s) for s in strides]))
     return dw

@@ -127,10 +127,6 @@ _build.register(SOURCE, ["softmax_fwd", "softmax_bwd", "layer_norm_fwd", "layer_
                 half=["cross_entropy_fwd", "cross_entropy_bwd"])
 
 
-def _acc(dtype):
-    """The kernels' math dtype: float32 for float16, else the dtype itself."""
-    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
-
 
 def softmax_last(x, log: bool):
     """softmax (or log_softmax) of ``x`` along its last axis."""
@@ -190,7 +186,7 @@ def cross_entropy_rows(x, target, ignore_index: int):
     x = cp.ascontiguousarray(x)
     target = cp.ascontiguousarray(target, dtype=np.int64)
     n, d = x.shape
-    loss, m, logs = (cp.empty(n, dtype=_acc(x.dtype)) for _ in range(3))
+    loss, m, logs = (cp.empty(n, dtype=_build.acc_dtype(x.dtype)) for _ in range(3))
     if n and d:
         _build.function("cross_entropy_fwd", x.dtype)(
             (n,), (_build.row_threads(d),),
@@ -204,7 +200,7 @@ def cross_entropy_rows_grad(x, target, stats, g, ignore_index: int):
     cp = _build.cupy()
     x = cp.ascontiguousarray(x)
     target = cp.ascontiguousarray(target, dtype=np.int64)
-    g = cp.ascontiguousarray(g, dtype=_acc(x.dtype)).reshape(-1)
+    g = cp.ascontiguousarray(g, dtype=_build.acc_dtype(x.dtype)).reshape(-1)
     n, d = x.shape
     dx = cp.empty_like(x)
     if n and d:

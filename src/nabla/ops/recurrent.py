@@ -127,6 +127,8 @@ class _Kernel:
         self.b = None if b is None else xp.broadcast_to(b, (batch, b.shape[0])).copy()
         self.h = w.shape[1]
         self.scratch = xp.empty((batch, self.h), dtype=w.dtype)
+        # CuPy: a step's pointwise math as one kernel each way (``kernels.recurrent``)
+        self.fused = kernels.usable(w, half=True)
 
     def prepare_backward(self, states, init) -> None:
         self.states = states
@@ -145,7 +147,6 @@ class _RNN(_Kernel):
 
     def __init__(self, xp, spec, w, b, steps, batch):
         super().__init__(xp, spec, w, b, steps, batch)
-        self.fused = kernels.usable(w, half=True)  # CuPy: a step's pointwise math in one kernel
         self.relu = spec.cell == "rnn_relu"
 
     def step(self, t, xw_t, prev, out):
@@ -156,7 +157,7 @@ class _RNN(_Kernel):
         h += xw_t
         if self.b is not None:
             h += self.b
-        if self.spec.cell == "rnn_tanh":
+        if not self.relu:
             self.xp.tanh(h, out=h)
         else:
             self.xp.maximum(h, 0, out=h)
@@ -166,7 +167,7 @@ class _RNN(_Kernel):
         if self.fused and kernels.recurrent.rnn_cell_grad(h, d[0], da, self.relu):
             xp.matmul(da, self.w, out=out[0])
             return
-        if self.spec.cell == "rnn_tanh":
+        if not self.relu:
             xp.multiply(h, h, out=da)
             xp.subtract(1, da, out=da)                         # 1 - h^2
             da *= d[0]
@@ -189,7 +190,6 @@ class _LSTM(_Kernel):
         self.scale[:, 2 * h:3 * h] = 1
         self.shift = xp.full((batch, 4 * h), 0.5, dtype=w.dtype)
         self.shift[:, 2 * h:3 * h] = 0
-        self.fused = kernels.usable(w, half=True)  # CuPy: a step's pointwise math in one kernel
 
     def _split(self, a):
         h = self.h
@@ -264,8 +264,7 @@ class _GRU(_Kernel):
         self.gates = xp.empty((steps, batch, 3 * h), dtype=w.dtype)
         self.hidden_n = xp.empty((steps, batch, h), dtype=w.dtype)
         self.gh = xp.empty((batch, (3 if spec.reset_after else 2) * h), dtype=w.dtype)
-        # CuPy, PyTorch's variant: a step's pointwise math in one kernel
-        self.fused = spec.reset_after and kernels.usable(w, half=True)
+        self.fused = self.fused and spec.reset_after  # Cho's variant has no kernel
 
     def _split(self, a):
         h = self.h
