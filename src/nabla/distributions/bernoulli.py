@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import backend, ops
 from ..nn import functional as F
 from ..tensor import Tensor
+from . import constraints
 from .distribution import Distribution, broadcast_all, lazy_property, noise
 
 
@@ -21,8 +22,8 @@ def clamp_probs(probs: Tensor) -> Tensor:
 class Bernoulli(Distribution):
     """Bernoulli(probs=None, logits=None): 1 with probability ``probs = sigmoid(logits)``."""
 
-    arg_constraints = {"probs": "unit_interval", "logits": "real"}
-    support = "boolean"
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         _one_of("Bernoulli", probs, logits)

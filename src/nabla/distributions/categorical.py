@@ -7,6 +7,7 @@ from .. import backend, ops
 from ..nn import functional as F
 from ..tensor import Tensor
 from .bernoulli import _one_of, clamp_probs
+from . import constraints
 from .distribution import Distribution, lazy_property, noise
 
 
@@ -14,7 +15,7 @@ class Categorical(Distribution):
     """Categorical(probs=None, logits=None): class indices 0..K-1 with weights along the
     last dim of ``probs`` (normalized to sum 1) or ``logits`` (normalized by logsumexp)."""
 
-    arg_constraints = {"probs": "simplex", "logits": "real"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real}
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         _one_of(type(self).__name__, probs, logits)
@@ -29,6 +30,9 @@ class Categorical(Distribution):
             self.logits = logits - ops.logsumexp(logits, -1, keepdim=True)
         self._num_events = param.shape[-1]
         super().__init__(param.shape[:-1], (), validate_args)
+
+    def _param_tensor(self) -> Tensor:
+        return self.__dict__.get("probs", self.__dict__.get("logits"))
 
     @lazy_property
     def probs(self) -> Tensor:
@@ -93,14 +97,17 @@ def _broadcast(value: Tensor, logits: Tensor) -> tuple:
 class OneHotCategorical(Distribution):
     """OneHotCategorical(probs=None, logits=None): one-hot vectors of length K."""
 
-    arg_constraints = {"probs": "simplex", "logits": "real"}
-    support = "one_hot"
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real}
+    support = constraints.one_hot
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
         super().__init__(self._categorical.batch_shape,
                          (self._categorical._num_events,), validate_args=False)
         self._validate_args = self._categorical._validate_args
+
+    def _expand_parts(self, new, batch_shape) -> None:
+        new._categorical = self._categorical.expand(batch_shape)
 
     @property
     def probs(self) -> Tensor:

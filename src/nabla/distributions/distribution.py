@@ -8,35 +8,15 @@ import numpy as np
 from .. import backend
 from ..ops.creation import _place
 from ..tensor import Tensor
-
-# Constraints: name -> (description, check(value, dist) -> bool Tensor). Kept as plain
-# functions: the only thing nabla needs them for is argument and sample validation.
-CONSTRAINTS = {
-    "real": ("real (not NaN)", lambda v, d: v == v),
-    "positive": ("positive", lambda v, d: v > 0),
-    "nonnegative": ("nonnegative", lambda v, d: v >= 0),
-    "unit_interval": ("in [0, 1]", lambda v, d: (v >= 0) & (v <= 1)),
-    "boolean": ("0 or 1", lambda v, d: (v == 0) | (v == 1)),
-    "nonnegative_integer": ("a nonnegative integer", lambda v, d: (v >= 0) & (v == v.floor())),
-    "simplex": ("a simplex (nonnegative, summing to 1 along the last dim)",
-                lambda v, d: (v >= 0).all(-1) & ((v.sum(-1) - 1).abs() < 1e-6)),
-    "one_hot": ("one-hot along the last dim",
-                lambda v, d: ((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1)),
-    "lower_cholesky": ("lower triangular with a positive diagonal",
-                       lambda v, d: (v.triu(1) == 0).all(-1).all(-1)
-                       & (v.diagonal(dim1=-2, dim2=-1) > 0).all(-1)),
-    "positive_definite": ("symmetric positive definite", lambda v, d: _is_pd(v)),
-}
-
-
-def _is_pd(m: Tensor) -> Tensor:
-    arr = backend.to_device(m.detach().array, backend.CPU)
-    ok = np.allclose(arr, np.swapaxes(arr, -1, -2)) and bool(
-        (np.linalg.eigvalsh(arr) > 0).all()) if arr.size else True
-    return _place(np.full(arr.shape[:-2], ok), None, m.device, False)
-
+from . import constraints
+from .constraints import Constraint
 
 _default_validate_args = True
+
+
+def resolve_validate_args(validate_args) -> bool:
+    """``validate_args`` as given, or the global default when it is None."""
+    return _default_validate_args if validate_args is None else bool(validate_args)
 
 
 class Distribution:
@@ -44,11 +24,12 @@ class Distribution:
 
     ``batch_shape`` indexes independent distributions; ``event_shape`` is the shape of one
     draw. ``sample(sample_shape)`` returns ``sample_shape + batch_shape + event_shape``.
-    Subclasses set ``arg_constraints`` (parameter -> constraint name) and ``support``.
+    Subclasses set ``arg_constraints`` (parameter -> ``constraints`` object) and ``support``.
+    ``expand(batch_shape)`` broadcasts the batch without copying parameters.
     """
 
     arg_constraints: dict = {}
-    support: str | None = None
+    support: Constraint | None = None
     has_rsample = False
 
     @staticmethod
@@ -59,18 +40,46 @@ class Distribution:
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape = tuple(batch_shape)
         self._event_shape = tuple(event_shape)
-        self._validate_args = _default_validate_args if validate_args is None else validate_args
+        self._validate_args = resolve_validate_args(validate_args)
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
                 if name in self.__dict__:  # derived ones (probs from logits) are not checked
                     self._check(self.__dict__[name], constraint, f"parameter {name}")
 
-    def _check(self, value: Tensor, constraint: str, what: str) -> None:
-        text, check = CONSTRAINTS[constraint]
-        if not bool(check(value.detach(), self).all().item()):
+    def _check(self, value: Tensor, constraint: Constraint, what: str) -> None:
+        if not isinstance(constraint, Constraint) or constraints.is_dependent(constraint):
+            return
+        if not bool(constraint.check(value.detach()).all().item()):
             raise ValueError(f"{type(self).__name__}: expected {what} (Tensor of shape "
-                             f"{tuple(value.shape)}, dtype {value.dtype}) to be {text}, "
+                             f"{tuple(value.shape)}, dtype {value.dtype}) to be {constraint}, "
                              f"but found invalid values:\n{value}")
+
+    def expand(self, batch_shape, _instance=None) -> "Distribution":
+        """The same distribution broadcast to ``batch_shape`` (no copy: parameters become
+        expanded views, so gradients flow back to the originals)."""
+        batch_shape = tuple(batch_shape)
+        try:
+            np.broadcast_shapes(self._batch_shape, batch_shape)
+            ok = len(batch_shape) >= len(self._batch_shape) and np.broadcast_shapes(
+                self._batch_shape, batch_shape) == batch_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{type(self).__name__}.expand: batch_shape {self._batch_shape} "
+                             f"cannot be expanded to {batch_shape}")
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        n = len(self._batch_shape)
+        for name, value in self.__dict__.items():
+            if isinstance(value, Tensor) and not name.startswith("_") \
+                    and tuple(value.shape[:n]) == self._batch_shape and value.ndim >= n:
+                new.__dict__[name] = value.expand(*batch_shape, *value.shape[n:])
+        self._expand_parts(new, batch_shape)
+        new._batch_shape = batch_shape
+        return new
+
+    def _expand_parts(self, new: "Distribution", batch_shape: tuple) -> None:
+        """Hook for distributions built on others (Independent, mixtures): expand those."""
 
     @property
     def batch_shape(self) -> tuple:
@@ -215,8 +224,8 @@ class LocScale(Distribution):
     """A real-valued family given by ``loc`` and a positive ``scale``, both broadcast
     (Normal, Laplace): its mean and mode are ``loc``."""
 
-    arg_constraints = {"loc": "real", "scale": "positive"}
-    support = "real"
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import constraints
 from .distribution import Distribution, broadcast_all, noise
 
 
 class Exponential(Distribution):
     """Exponential(rate): density rate * exp(-rate * x) on x >= 0."""
 
-    arg_constraints = {"rate": "positive"}
-    support = "nonnegative"
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, rate, validate_args=None):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import constraints
 from .distribution import Distribution, sum_rightmost
 
 
@@ -33,7 +34,12 @@ class Independent(Distribution):
 
     @property
     def support(self):
-        return self.base_dist.support
+        base = self.base_dist.support
+        return constraints.independent(base, self.reinterpreted_batch_ndims) if base else None
+
+    def _expand_parts(self, new, batch_shape) -> None:
+        extra = self.base_dist.batch_shape[len(self._batch_shape):]
+        new.base_dist = self.base_dist.expand(batch_shape + extra)
 
     @property
     def mean(self) -> Tensor:

@@ -7,7 +7,10 @@ from .. import ops
 from ..nn import functional as F
 from ..tensor import Tensor
 from .bernoulli import Bernoulli
+from .binomial import Binomial, Geometric
 from .categorical import Categorical, OneHotCategorical
+from .cauchy import Cauchy
+from .dirichlet import Dirichlet
 from .distribution import Distribution, sum_rightmost
 from .exponential import Exponential
 from .gamma import Beta, Gamma, Poisson
@@ -15,6 +18,7 @@ from .independent import Independent
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal, _half_log_det, _solve_lower
 from .normal import Normal
+from .transformed import HalfNormal, TransformedDistribution
 from .uniform import Uniform
 
 _KL_REGISTRY: dict = {}
@@ -150,3 +154,50 @@ def _kl_independent_independent(p, q):
         raise NotImplementedError("kl_divergence: Independents with different "
                                   "reinterpreted_batch_ndims")
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    a, b = p.concentration, q.concentration
+    a0, b0 = a.sum(-1), b.sum(-1)
+    return (ops.lgamma(a0) - ops.lgamma(b0) - (ops.lgamma(a) - ops.lgamma(b)).sum(-1)
+            + ((a - b) * (ops.digamma(a) - ops.digamma(a0).unsqueeze(-1))).sum(-1))
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    # E_p[k] log((1-p)/(1-q)) + log(p/q), with E_p[k] = (1 - p) / p
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p, q):
+    if not bool((p.total_count == q.total_count).all().item()):
+        raise NotImplementedError("kl_divergence: Binomials with different total_count")
+    n = p.total_count
+    t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
+    t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
+    return n * (t1 + t2)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    # closed form of Chyzak & Nielsen (2019)
+    num = (p.scale + q.scale) ** 2 + (p.loc - q.loc) ** 2
+    return (num / (4 * p.scale * q.scale)).log()
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    if p.transforms != q.transforms:
+        raise NotImplementedError("kl_divergence: TransformedDistributions with different "
+                                  "transforms")
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError("kl_divergence: TransformedDistributions with different "
+                                  "event shapes")
+    return kl_divergence(p.base_dist, q.base_dist)

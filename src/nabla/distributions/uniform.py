@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import constraints
 from .distribution import Distribution, broadcast_all, noise
 
 
 class Uniform(Distribution):
     """Uniform(low, high) on the half-open interval [low, high)."""
 
-    arg_constraints = {"low": "real", "high": "real"}
+    arg_constraints = {"low": constraints.real, "high": constraints.real}
     has_rsample = True
+
+    @property
+    def support(self):
+        return constraints.half_open_interval(self.low, self.high)
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
