@@ -10,6 +10,9 @@ from . import amp, backends, cuda  # noqa: E402
 from . import linalg, special  # noqa: E402  (after ops: torch.linalg's and torch.special's)
 from .linalg import (det, inverse, logdet, matrix_exp, matrix_power, pinverse,  # noqa: E402
                      slogdet)  # torch.det, torch.inverse, ...: torch's top-level names
+from .legacy_linalg import (cholesky_inverse, cholesky_solve, ger, lu, lu_solve,  # noqa: E402
+                            qr, svd, triangular_solve, vdot)  # torch.qr, torch.svd (U, S, V)
+from .special import igamma, igammac  # noqa: E402  (torch.igamma: special.gammainc)
 from . import distributions  # noqa: E402  (after linalg: MultivariateNormal uses it)
 from . import fft  # noqa: E402  (after ops: torch.fft's transforms)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
@@ -19,6 +22,7 @@ from .autograd import (detect_anomaly, enable_grad, inference_mode, is_grad_enab
 from .backend import (Device, Generator, bfloat16, bool_, double, float, float16, float32, float64,
                       get_default_dtype, half, initial_seed, int, int8, int16, int32, int64,
                       long, manual_seed, set_default_dtype, short, uint8)
+from .backend import cdouble, cfloat, complex64, complex128
 from .backend import bool_ as bool  # noqa: A001  (PyTorch's name)
 from .backend import device, finfo, get_rng_state, iinfo, set_rng_state
 from .ops import *  # noqa: F401,F403

@@ -33,12 +33,15 @@ bool_ = np.dtype(np.bool_)
 #: ``dtype_kind`` or ``is_floating`` rather than ``dtype.kind`` (tests for integer or bool
 #: kinds, ``dtype.kind in "iub"``, are right as they are), and ``finfo``, not ``np.finfo``.
 bfloat16 = np.dtype(_ml_dtypes.bfloat16)
+complex64 = cfloat = np.dtype(np.complex64)
+complex128 = cdouble = np.dtype(np.complex128)
 
 _DTYPE_NAMES = {
     "float16": float16, "half": float16, "float32": float32, "float": float32,
     "float64": float64, "double": float64, "int8": int8, "uint8": uint8,
     "int16": int16, "int32": int32, "int": int32, "int64": int64, "long": int64,
-    "bool": bool_, "bfloat16": bfloat16,
+    "bool": bool_, "bfloat16": bfloat16, "complex64": complex64, "cfloat": complex64,
+    "complex128": complex128, "cdouble": complex128,
 }
 
 _default_dtype = float32
@@ -85,6 +88,14 @@ def dtype_kind(dtype: np.dtype) -> str:
 
 def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f" or dtype == bfloat16
+
+
+def complex_dtype(dtype: np.dtype) -> np.dtype:
+    """The complex dtype whose parts have ``dtype``'s precision: complex128 for float64,
+    complex64 for the narrower floats (nabla has no complex32); a complex dtype itself."""
+    if dtype.kind == "c":
+        return dtype
+    return complex128 if dtype.itemsize >= 8 else complex64
 
 
 def finfo(dtype=None):

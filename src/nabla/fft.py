@@ -12,23 +12,21 @@ dims, sizes and norm resolved. The transforms are linear, so a jvp is the op on
 the tangent, and a vjp is the adjoint transform with the swapped norm
 ("backward" <-> "forward"). Gradients follow PyTorch's convention for complex
 tensors: for a real loss L, the gradient of z is dL/dRe(z) + i dL/dIm(z); a
-real input gets the real part.
+real input gets the real part (see ``nabla/ops/complex.py``).
 
-nabla's general elementwise ops do not yet handle complex tensors correctly
-(mixed real/complex promotion, conjugates in their vjps), so this module also
-holds the complex helpers with correct rules: ``real``, ``imag``, ``conj``,
-``abs``, ``angle``, ``view_as_real``, ``view_as_complex`` and ``complex``.
-Build losses of complex tensors through them, e.g.
-``(nabla.fft.abs(nabla.fft.fft(x)) ** 2).sum()``.
+The complex helpers ``real``, ``imag``, ``conj``, ``abs``, ``angle``,
+``view_as_real``, ``view_as_complex`` and ``complex`` are re-exported here from
+``nabla.ops.complex`` (they are also ``nabla.real``, ``z.real``, ``z.abs()``, ...).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .autograd.function import Function
-from .backend import dtype_kind, get_array_module, get_default_dtype
+from .backend import complex_dtype, dtype_kind, get_array_module, get_default_dtype
+from .ops.complex import (angle, complex, conj, imag, real, view_as_complex,  # noqa: A004
+                          view_as_real)
 from .ops.creation import arange
-from .ops.elementwise import where
 from .ops.shape import cat, pad, roll
 from .tensor import Tensor
 
@@ -46,7 +44,7 @@ def _is_complex(t: Tensor) -> bool:
 
 
 def _complex_dtype(dtype) -> np.dtype:
-    return np.dtype(np.complex64) if np.dtype(dtype).itemsize <= 4 else np.dtype(np.complex128)
+    return complex_dtype(np.dtype(dtype))
 
 
 # -- the primitives ---------------------------------------------------------------------------
@@ -343,184 +341,12 @@ def ifftshift(input: Tensor, dim=None) -> Tensor:
 
 
 # -- complex helpers ---------------------------------------------------------------------------
-class _Real(Function):
-    uses_inputs = False
-
-    def forward(self, z):
-        return z.real.copy()
-
-    def vjp(self, g):  # dL/dRe z = g, dL/dIm z = 0
-        return complex(g, g.mul(0.0))
-
-    def jvp(self, t):
-        return real(t)
-
-
-class _Imag(Function):
-    uses_inputs = False
-
-    def forward(self, z):
-        return z.imag.copy()
-
-    def vjp(self, g):
-        return complex(g.mul(0.0), g)
-
-    def jvp(self, t):
-        return imag(t)
-
-
-class _Conj(Function):
-    uses_inputs = False
-
-    def forward(self, z):
-        return self.xp.conj(z)
-
-    def vjp(self, g):
-        return conj(g)
-
-    def jvp(self, t):
-        return conj(t)
-
-
-class _Complex(Function):
-    uses_inputs = False
-
-    def forward(self, re, im):
-        out = self.xp.empty(re.shape, dtype=_complex_dtype(re.dtype))
-        out.real, out.imag = re, im
-        return out
-
-    def vjp(self, g):
-        return real(g), imag(g)
-
-    def jvp(self, tr, ti):
-        like = tr if tr is not None else ti
-        zero = like.mul(0.0)
-        return complex(zero if tr is None else tr, zero if ti is None else ti)
-
-
-class _ViewAsReal(Function):
-    uses_inputs = False
-
-    def forward(self, z):
-        return self.xp.stack([z.real, z.imag], axis=-1)
-
-    def vjp(self, g):
-        return view_as_complex(g)
-
-    def jvp(self, t):
-        return view_as_real(t)
-
-
-class _ViewAsComplex(Function):
-    uses_inputs = False
-
-    def forward(self, x):
-        out = self.xp.empty(x.shape[:-1], dtype=_complex_dtype(x.dtype))
-        out.real, out.imag = x[..., 0], x[..., 1]
-        return out
-
-    def vjp(self, g):
-        return view_as_real(g)
-
-    def jvp(self, t):
-        return view_as_complex(t)
-
-
-class _ComplexAbs(Function):
-    """|z| of a complex z; its gradient is g z / |z| (0 at z = 0), as in PyTorch."""
-    uses_output = True
-
-    def forward(self, z):
-        return self.xp.abs(z)
-
-    def _parts(self):
-        z, r = self.inputs[0], self.out
-        safe = where(r == 0, r + 1, r)
-        return real(z) / safe, imag(z) / safe
-
-    def vjp(self, g):
-        c, s = self._parts()
-        return complex(g * c, g * s)
-
-    def jvp(self, t):
-        c, s = self._parts()
-        return real(t) * c + imag(t) * s
-
-
-class _Angle(Function):
-    """arg z of a complex z; d arg = (Re z dIm z - Im z dRe z) / |z|^2."""
-
-    def forward(self, z):
-        return self.xp.angle(z)
-
-    def _parts(self):
-        z = self.inputs[0]
-        re, im = real(z), imag(z)
-        r2 = re * re + im * im
-        safe = where(r2 == 0, r2 + 1, r2)
-        return -im / safe, re / safe
-
-    def vjp(self, g):
-        a, b = self._parts()
-        return complex(g * a, g * b)
-
-    def jvp(self, t):
-        a, b = self._parts()
-        return real(t) * a + imag(t) * b
-
-
-def real(input: Tensor) -> Tensor:
-    """The real part (a real tensor); a real input is returned as it is."""
-    return _Real.apply(input) if _is_complex(input) else input
-
-
-def imag(input: Tensor) -> Tensor:
-    """The imaginary part of a complex tensor (a real tensor)."""
-    if not _is_complex(input):
-        raise RuntimeError(f"fft.imag: expects a complex tensor, got dtype {input.dtype}")
-    return _Imag.apply(input)
-
-
-def conj(input: Tensor) -> Tensor:
-    """The complex conjugate; a real input is returned as it is."""
-    return _Conj.apply(input) if _is_complex(input) else input
-
-
-def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001  (PyTorch's name)
-    """real + i imag, from two floating tensors of one shape and dtype."""
-    if (real.dtype != imag.dtype or real.shape != imag.shape
-            or dtype_kind(real.array.dtype) != "f" or real.array.dtype.itemsize < 4):
-        raise RuntimeError(f"fft.complex: expects float32 or float64 tensors of one shape and "
-                           f"dtype, got {tuple(real.shape)} {real.dtype} and "
-                           f"{tuple(imag.shape)} {imag.dtype}")
-    return _Complex.apply(real, imag)
-
-
-def view_as_real(input: Tensor) -> Tensor:
-    """A complex (...) tensor as a real (..., 2) tensor of (real, imag) pairs."""
-    if not _is_complex(input):
-        raise RuntimeError(f"fft.view_as_real: expects a complex tensor, got dtype {input.dtype}")
-    return _ViewAsReal.apply(input)
-
-
-def view_as_complex(input: Tensor) -> Tensor:
-    """A real (..., 2) tensor of (real, imag) pairs as a complex (...) tensor."""
-    if (input.ndim == 0 or input.shape[-1] != 2 or dtype_kind(input.array.dtype) != "f"
-            or input.array.dtype.itemsize < 4):
-        raise RuntimeError(f"fft.view_as_complex: expects a float32 or float64 tensor whose last "
-                           f"dimension is 2, got shape {tuple(input.shape)} and dtype "
-                           f"{input.dtype}")
-    return _ViewAsComplex.apply(input)
+# torch.fft has none of these; nabla.fft keeps them (they are nabla.real, nabla.imag, ... and
+# the Tensor methods of the same names) for the code written when only this module had them.
+# (imported at the top from nabla.ops.complex: real, imag, conj, angle, complex,
+# view_as_real, view_as_complex)
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001  (PyTorch's name)
-    """|input|; for a complex input a real tensor, with PyTorch's gradient."""
-    return _ComplexAbs.apply(input) if _is_complex(input) else input.abs()
-
-
-def angle(input: Tensor) -> Tensor:
-    """The argument of each complex element, in (-pi, pi]."""
-    if not _is_complex(input):
-        raise RuntimeError(f"fft.angle: expects a complex tensor, got dtype {input.dtype}")
-    return _Angle.apply(input)
+    """|input|; for a complex input a real tensor, with PyTorch's gradient (``nabla.abs``)."""
+    return input.abs()

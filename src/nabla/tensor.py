@@ -368,10 +368,10 @@ class Tensor:
         return clone(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and backend.dtype_kind(self.array.dtype) != "f":
+        if requires_grad and backend.dtype_kind(self.array.dtype) not in "fc":
             raise RuntimeError(
-                f"requires_grad_: only floating-point tensors can require gradients, got "
-                f"dtype {self.dtype}")
+                f"requires_grad_: only floating-point tensors (and complex ones) can require "
+                f"gradients, got dtype {self.dtype}")
         if not requires_grad and self._node is not None:
             raise RuntimeError(
                 "requires_grad_(False): only leaf tensors can be switched off; use detach()")
@@ -406,6 +406,18 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` each time backward has added into this leaf's ``.grad``
+        (optimizer-in-backward recipes step there); it must return None. Returns a
+        handle with ``remove()``."""
+        from .autograd.engine import PostAccumulateGradHook
+
+        if not self.requires_grad or self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: expected a leaf tensor "
+                               "that requires grad" + ("" if self.requires_grad else
+                                                        ", got one that does not"))
+        return self.register_hook(PostAccumulateGradHook(hook))
 
     # -- in-place updates ------------------------------------------------------------
     def _inplace(self, fn, *args, _name: str | None = None, **kwargs) -> "Tensor":
@@ -598,11 +610,16 @@ def lift(value, like: Tensor) -> Tensor:
         kind = backend.dtype_kind(like.array.dtype)
         return Tensor._wrap(xp.asarray(value, dtype=like.array.dtype if kind != "b" else bool))
     if isinstance(value, numbers.Integral):
-        dt = like.array.dtype if backend.dtype_kind(like.array.dtype) in "iuf" else backend.int64
+        dt = like.array.dtype if backend.dtype_kind(like.array.dtype) in "iufc" else backend.int64
         return Tensor._wrap(xp.asarray(value, dtype=dt))
     if isinstance(value, numbers.Real):
         dt = (like.array.dtype if backend.is_floating(like.array.dtype)
-              else backend.get_default_dtype())
+              or like.array.dtype.kind == "c" else backend.get_default_dtype())
+        return Tensor._wrap(xp.asarray(value, dtype=dt))
+    if isinstance(value, numbers.Complex):  # complex beside a real tensor: its precision
+        dt = like.array.dtype
+        dt = backend.complex_dtype(dt if backend.is_floating(dt) or dt.kind == "c"
+                                   else backend.get_default_dtype())
         return Tensor._wrap(xp.asarray(value, dtype=dt))
     if isinstance(value, _NDARRAY_TYPES) or isinstance(value, np.generic):
         return Tensor._wrap(xp.asarray(value))

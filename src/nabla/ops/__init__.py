@@ -6,16 +6,17 @@ as in PyTorch) and the Tensor methods it provides in ``TENSOR_METHODS`` (install
 on ``Tensor`` below).
 """
 from ..tensor import Tensor
-from . import (activation, attention, conv, convert, counting, creation, distance, dropout,
-               elementwise, index, linalg, linear, loss, normalization, pool, random, recurrent,
-               reduction, shape, softmax, sorting)
+from . import (activation, attention, complex, conv, convert, counting, creation, distance,
+               dropout, elementwise, index, linalg, linear, loss, normalization, pool, random,
+               recurrent, reduction, shape, softmax, sorting, tensor_extras)
 
-# named before the star imports below rebind names like `softmax` to functions
-FAMILIES = (activation, attention, conv, convert, counting, creation, distance, dropout,
-            elementwise, index, linalg, linear, loss, normalization, pool, random, recurrent,
-            reduction, shape, softmax, sorting)
+# named before the star imports below rebind names like `softmax` (and `complex`) to functions
+FAMILIES = (activation, attention, complex, conv, convert, counting, creation, distance,
+            dropout, elementwise, index, linalg, linear, loss, normalization, pool, random,
+            recurrent, reduction, shape, softmax, sorting, tensor_extras)
 
 from .activation import *  # noqa: F401,F403
+from .complex import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .convert import *  # noqa: F401,F403
 from .counting import *  # noqa: F401,F403
@@ -34,6 +35,7 @@ from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .softmax import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
+from .tensor_extras import *  # noqa: F401,F403
 
 _FUNCTIONAL_ONLY = (attention, loss)
 __all__ = sorted({name for family in FAMILIES if family not in _FUNCTIONAL_ONLY

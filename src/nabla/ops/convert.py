@@ -6,13 +6,24 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 
 
+def _has_gradient(dtype) -> bool:
+    return backend.is_floating(dtype) or dtype.kind == "c"
+
+
 class Cast(Function):
+    """A dtype conversion. Floating and complex dtypes carry gradients both ways: a
+    complex value cast to a real dtype keeps its real part (so the gradient of a real
+    input that took part in a complex computation is the real part of its cotangent,
+    PyTorch's convention), and a real cotangent cast back to complex has no imaginary
+    part."""
     bfloat16_in_float32 = False  # moves or copies values: exact in bfloat16
     uses_inputs = False
 
     def forward(self, x, dtype):
         self.src = x.dtype
-        self.differentiable = backend.is_floating(dtype) and backend.is_floating(x.dtype)
+        self.differentiable = _has_gradient(dtype) and _has_gradient(x.dtype)
+        if x.dtype.kind == "c" and dtype.kind != "c":
+            x = x.real  # what astype would do, without NumPy's ComplexWarning
         return x.astype(dtype)
 
     def vjp(self, g):

@@ -20,7 +20,8 @@ def _place(array, dtype, device, requires_grad: bool) -> Tensor:
 def _infer(data, dtype=None) -> np.ndarray:
     """``data`` as a NumPy array; Python numbers take ``dtype`` when given (read straight
     into it: ``[0.2]`` as float64 is never rounded through float32), else floats the
-    default float dtype and integers int64."""
+    default float dtype, complex numbers its complex counterpart (complex64 for float32)
+    and integers int64."""
     if isinstance(data, Tensor):
         return backend.to_device(data.array, backend.CPU)
     if isinstance(data, (np.ndarray, np.generic)):
@@ -38,6 +39,13 @@ def _infer(data, dtype=None) -> np.ndarray:
         arr = arr.astype(backend.as_dtype(dtype))
     elif backend.dtype_kind(arr.dtype) == "f":
         arr = arr.astype(backend.get_default_dtype())
+    elif arr.dtype.kind == "c":
+        target = backend.complex_dtype(backend.get_default_dtype()) if dtype is None else \
+            backend.as_dtype(dtype)
+        if target.kind != "c":
+            raise TypeError(f"tensor: complex data cannot be stored in dtype {target}; use "
+                            f"a complex dtype or take .real first")
+        arr = arr.astype(target)
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
     return arr

@@ -11,6 +11,14 @@ NumPy (``float32 + float64 -> float64``). Python numbers take the tensor's
 dtype (a Python float next to an integer tensor takes the default float dtype).
 Math functions of integer tensors (``sqrt``, ``exp``, ``sigmoid``, ...) compute
 in the default float dtype, as in PyTorch.
+
+Complex tensors: a complex operand wins over a real one; the result has the
+complex operand's precision, widened to a float64 (non 0-d) operand's
+(``complex64 * float64 -> complex128``, ``float32 * 1j -> complex64``). The
+holomorphic ops (arithmetic, exp, log, sqrt, the trigonometric and hyperbolic
+functions) accept complex inputs, and their vjps conjugate the derivative
+(``g * conj(f'(z))``, PyTorch's convention, see ``ops/complex.py``) -- only when
+the cotangent is complex, so real tensors pay one dtype-kind test at most.
 """
 from __future__ import annotations
 
@@ -21,8 +29,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
-from ..backend import (bfloat16, dtype_kind, finfo, get_array_module, get_default_dtype,
-                       promote_types, scipy_special, ufunc)
+from ..backend import (bfloat16, complex_dtype, dtype_kind, finfo, get_array_module,
+                       get_default_dtype, promote_types, scipy_special, ufunc)
 from ..tensor import _NDARRAY_TYPES, Tensor, lift
 
 
@@ -43,6 +51,8 @@ def _pair(a, b) -> tuple[Tensor, Tensor]:
     if ka != kb:
         # across categories the float operand decides the dtype, as in PyTorch
         # (NumPy would widen int64 + float32 to float64)
+        if ka == "c" or kb == "c":
+            return _complex_pair(a, b)
         if ka == "f":
             b = b.to(a.dtype)
         elif kb == "f":
@@ -52,6 +62,23 @@ def _pair(a, b) -> tuple[Tensor, Tensor]:
         dt = promote_types(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
     return a, b
+
+
+def _complex_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """A complex and a real operand, as PyTorch promotes them: the result is complex, of
+    the complex operand's precision widened to a float operand's when that one has
+    dimensions (complex64 * float64 -> complex128, but with a 0-d float64: complex64)."""
+    first = a.dtype.kind == "c"
+    z, r = (a, b) if first else (b, a)
+    dt = z.dtype
+    if dtype_kind(r.dtype) == "f" and r.dtype.itemsize > dt.itemsize // 2 and (
+            r.ndim or not z.ndim):
+        dt = complex_dtype(r.dtype)
+    # NumPy promotes a float operand to ``dt`` by itself; the others are cast first
+    # (integers: NumPy gives complex64 * int64 -> complex128; bfloat16; a 0-d float64)
+    if r.dtype.kind != "f" or np.result_type(z.dtype, r.dtype) != dt:
+        r = r.to(dt)
+    return (z, r) if first else (r, z)
 
 
 def _check_broadcast(op: str, *shapes) -> None:
@@ -79,19 +106,39 @@ def _apply(cls, op: str, *tensors, **params) -> Tensor:
         raise
 
 
-def _to_float(input, op: str) -> Tensor:
-    """``input`` as a floating tensor: integer and bool tensors take the default dtype."""
+def _to_float(input, op: str, complex_ok: bool = False) -> Tensor:
+    """``input`` as a floating tensor: integer and bool tensors take the default dtype.
+    Complex tensors pass where ``complex_ok``, and are refused otherwise."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
-    if dtype_kind(input.dtype) != "f":
+    kind = dtype_kind(input.dtype)
+    if kind != "f":
+        if kind == "c":
+            if complex_ok:
+                return input
+            raise RuntimeError(f"{op}: complex tensors are not supported, got dtype "
+                               f"{input.dtype} (shape {tuple(input.shape)})")
         return input.to(get_default_dtype())
     return input
+
+
+def _conj(t: Tensor) -> Tensor:
+    """conj(t) for a complex ``t``, ``t`` itself otherwise: the factor a vjp multiplies
+    a complex cotangent by is the conjugate of the derivative."""
+    if t.array.dtype.kind != "c":
+        return t
+    from .complex import conj
+    return conj(t)
 
 
 def _check_tensor(input, op: str) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
     return input
+
+
+def _same(t: Tensor) -> Tensor:
+    return t
 
 
 def _add_tangents(x, y):
@@ -156,6 +203,8 @@ class Mul(Function):
 
     def vjp(self, g):
         a, b = self.inputs
+        if g.array.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = self.needs_input_grad
         return (g * b if need_a else None), (g * a if need_b else None)
 
@@ -173,6 +222,8 @@ class Div(Function):
 
     def vjp(self, g):
         a, b = self.inputs
+        if g.array.dtype.kind == "c":  # conj(1 / b) and conj(a / b**2)
+            a, b = _conj(a), _conj(b)
         need_a, need_b = self.needs_input_grad
         ga = g / b if need_a else None
         gb = -g * a / (b * b) if need_b else None
@@ -203,7 +254,9 @@ class Pow(Function):
 
     def vjp(self, g):
         need_a, need_b = self.needs_input_grad
-        return (g * self._da() if need_a else None), (g * self._db() if need_b else None)
+        conj_ = _conj if g.array.dtype.kind == "c" else _same
+        return ((g * conj_(self._da()) if need_a else None),
+                (g * conj_(self._db()) if need_b else None))
 
     def jvp(self, ta, tb):
         return _add_tangents(None if ta is None else ta * self._da(),
@@ -393,12 +446,17 @@ class Fmod(Remainder):
 
 # -- unary ops ---------------------------------------------------------------------
 class _Unary(Function):
-    """An elementwise op whose rules are ``g * f'(x)`` and ``t * f'(x)``."""
+    """An elementwise op whose rules are ``g * f'(x)`` and ``t * f'(x)`` (for complex
+    inputs ``g * conj(f'(z))``)."""
+    #: whether complex inputs are accepted: f is holomorphic and ``derivative`` holds for them
+    supports_complex = False
 
     def derivative(self) -> Tensor:
         raise NotImplementedError
 
     def vjp(self, g):
+        if g.array.dtype.kind == "c":
+            return g * _conj(self.derivative())
         return g * self.derivative()
 
     def jvp(self, t):
@@ -443,6 +501,7 @@ class Step(Function):
 
 
 class Exp(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -453,6 +512,7 @@ class Exp(_Unary):
 
 
 class Log(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.log(x)
 
@@ -461,6 +521,7 @@ class Log(_Unary):
 
 
 class Log1p(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.log1p(x)
 
@@ -469,6 +530,7 @@ class Log1p(_Unary):
 
 
 class Expm1(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -479,6 +541,7 @@ class Expm1(_Unary):
 
 
 class Sqrt(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -489,6 +552,7 @@ class Sqrt(_Unary):
 
 
 class Rsqrt(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -501,6 +565,7 @@ class Rsqrt(_Unary):
 
 
 class Sin(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.sin(x)
 
@@ -509,6 +574,7 @@ class Sin(_Unary):
 
 
 class Cos(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.cos(x)
 
@@ -517,6 +583,7 @@ class Cos(_Unary):
 
 
 class Tan(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -527,6 +594,7 @@ class Tan(_Unary):
 
 
 class Sinh(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.sinh(x)
 
@@ -535,6 +603,7 @@ class Sinh(_Unary):
 
 
 class Cosh(_Unary):
+    supports_complex = True
     def forward(self, x):
         return self.xp.cosh(x)
 
@@ -597,6 +666,7 @@ class Atanh(_Unary):
 
 
 class Tanh(_Unary):
+    supports_complex = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -953,8 +1023,10 @@ def clamp_max(input, max) -> Tensor:
 def _unary(cls, name: str, floating: bool = True):
     """The wrapper of a one-input op; ``floating`` ops compute integers as floats."""
     if floating:
+        complex_ok = cls.supports_complex
+
         def op(input: Tensor) -> Tensor:
-            return cls.apply(_to_float(input, name))
+            return cls.apply(_to_float(input, name, complex_ok))
     else:
         def op(input: Tensor) -> Tensor:
             return cls.apply(_check_tensor(input, name))
@@ -963,7 +1035,16 @@ def _unary(cls, name: str, floating: bool = True):
     return op
 
 
-abs = _unary(Abs, "abs", floating=False)
+def abs(input: Tensor) -> Tensor:
+    """Elementwise ``|input|``; a complex input gives its real modulus, with the
+    gradient ``g * z / |z|`` (0 at 0)."""
+    _check_tensor(input, "abs")
+    if input.array.dtype.kind == "c":
+        from .complex import complex_abs
+        return complex_abs(input)
+    return Abs.apply(input)
+
+
 exp = _unary(Exp, "exp")
 log = _unary(Log, "log")
 log1p = _unary(Log1p, "log1p")
@@ -1191,7 +1272,12 @@ def positive(input: Tensor) -> Tensor:
 
 
 def sgn(input: Tensor) -> Tensor:
-    """The sign; for real tensors the same as ``sign``."""
+    """The sign; for real tensors the same as ``sign``, for complex ones ``z / |z|``
+    (0 at 0)."""
+    if _check_tensor(input, "sgn").array.dtype.kind == "c":
+        r = abs(input)
+        zero = r == 0
+        return where(zero, 0.0, input / where(zero, 1.0, r))
     return sign(input)
 
 

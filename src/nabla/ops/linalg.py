@@ -49,6 +49,9 @@ class Matmul(Function):
 
     def vjp(self, g):
         a, b = self.inputs
+        if g.array.dtype.kind == "c":  # g @ b^H and a^H @ g
+            from .complex import conj
+            a, b = conj(a), conj(b)
         need_a, need_b = self.needs_input_grad
         return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
 

@@ -211,9 +211,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     """Arithmetic mean over ``dim``; NaN over an empty dimension, as in PyTorch."""
     if dtype is not None:
         input = input.to(dtype)
-    if backend.dtype_kind(input.dtype) != "f":
-        raise RuntimeError(f"mean: expected a floating-point input, got dtype {input.dtype}; "
-                           f"pass dtype= or convert with .float()")
+    if backend.dtype_kind(input.dtype) not in "fc":
+        raise RuntimeError(f"mean: expected a floating-point input, got dtype {input.dtype} "
+                           f"(complex inputs are fine too); pass dtype= or convert with "
+                           f".float()")
     axes = _axes(dim, input.ndim, "mean")
     count = _count(input.shape, axes)
     return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else math.nan)

@@ -1183,7 +1183,8 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
 def _mH(self: Tensor) -> Tensor:
     """The conjugate transpose of the last two dimensions (``mT`` for real tensors)."""
     if self.array.dtype.kind == "c":
-        raise NotImplementedError("mH: complex tensors are not supported")
+        from .complex import conj
+        return conj(_mT(self))
     return _mT(self)
 
 
