@@ -1,9 +1,10 @@
 """``nabla.linalg``: PyTorch's ``torch.linalg`` namespace.
 
 The factorizations and solvers (``Det``, ``LogAbsDet``, ``Inv``, ``Solve``,
-``Cholesky``, ``Eigh``, ``Svd``, ``Qr``, ``Pinv``, ``MatrixExp``) are primitives whose forward calls
-``xp.linalg`` (NumPy or CuPy) and whose vjp and jvp are written in Tensor ops,
-so they are differentiable again. A primitive with several outputs returns them
+``Cholesky``, ``Eigh``, ``Svd``, ``Qr``, ``Pinv``, ``MatrixExp``, ``LuFactor``) are primitives
+whose forward calls ``xp.linalg`` (NumPy or CuPy; SciPy's ``lu_factor`` for the LU) and
+whose vjp and jvp are written in Tensor ops, so they are differentiable again
+(``solve_triangular`` and ``lu_solve`` are ``solve`` on triangles). A primitive with several outputs returns them
 packed into one array (eigh: eigenvalues as row 0 above the eigenvectors), which
 the wrapper slices apart; slicing is differentiable, so every output gets its
 gradient. The rest (norms, ``matrix_power``, ``multi_dot``, ``vecdot``, ...) is
@@ -40,13 +41,15 @@ from .tensor import Tensor
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
            "solve", "cholesky", "matrix_power", "multi_dot", "vecdot", "cross", "diagonal",
-           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "matrix_exp", "matmul"]
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "matrix_exp", "matmul",
+           "solve_triangular", "lu_factor", "lu_solve"]
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 qr_result = namedtuple("qr", ["Q", "R"])
 lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+lu_factor_result = namedtuple("lu_factor", ["LU", "pivots"])
 
 matmul = _ops_linalg.matmul
 
@@ -327,6 +330,154 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     _check("linalg.cholesky", A)
     L = Cholesky.apply(A)
     return L.mT if upper else L
+
+
+def _triangle(A: Tensor, upper: bool, unitriangular: bool = False) -> Tensor:
+    """The triangle of ``A`` a triangular solver reads (1s on the diagonal if unit)."""
+    if unitriangular:
+        strict = A.triu(1) if upper else A.tril(-1)
+        return strict + _eye_like(A, A.shape[-1])
+    return A.triu() if upper else A.tril()
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """X with A X = B (``left=False``: X A = B) for triangular A (*, n, n): only the
+    ``upper`` or lower triangle of A is read (its diagonal taken as 1s with
+    ``unitriangular``), so A's gradient lies in that triangle. B is (*, n, k); the batch
+    dims broadcast. Solved as ``solve`` on the triangle: exact, and differentiable to any
+    order through ``Solve``."""
+    _check("linalg.solve_triangular", A)
+    _check_dtype("linalg.solve_triangular", B)
+    if B.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: B must have at least 2 dimensions, got "
+                           f"shape {tuple(B.shape)}")
+    return solve(_triangle(A, upper, unitriangular), B, left=left)
+
+
+class LuFactor(Function):
+    """The LU factorization with partial pivoting of square A: P^T A = L U with L unit
+    lower and U upper triangular, packed into one matrix (L below the diagonal, U on and
+    above it). ``perm`` lists the rows of A in the order of P^T A; the wrapper computes
+    the factorization (``_lu_arrays``) and passes it in. With F = L^-1 P^T dA U^-1:
+    jvp: dL = L tril(F, -1), dU = triu(F) U; vjp: gA = P L^-T (tril(L^T gL, -1) +
+    triu(gU U^T)) U^-T. The rules assume an invertible A."""
+    uses_output = True
+    uses_inputs = False
+
+    def forward(self, a, lu, perm):
+        self.perm = perm
+        return lu
+
+    def _factors(self):
+        LU = self.out
+        return _triangle(LU, upper=False, unitriangular=True), LU.triu()
+
+    def vjp(self, g):
+        L, U = self._factors()
+        inner = (L.mT @ g.tril(-1)).tril(-1) + (g.triu() @ U.mT).triu()
+        M = solve_triangular(U.mT, solve_triangular(L.mT, inner, upper=True,
+                                                    unitriangular=True),
+                             upper=False, left=False)
+        return (_permute_rows(M, _inverse_permutation(self.perm)),)
+
+    def jvp(self, t):
+        L, U = self._factors()
+        F = solve_triangular(U, solve_triangular(L, _permute_rows(t, self.perm), upper=False,
+                                                 unitriangular=True), upper=True, left=False)
+        return L @ F.tril(-1) + F.triu() @ U
+
+
+def _permute_rows(X: Tensor, perm) -> Tensor:
+    """The rows of the matrices in X reordered: row k of the result is row perm[k]."""
+    from .ops.index import gather
+    xp = backend.get_array_module(X.array)
+    index = xp.broadcast_to(perm[..., :, None], tuple(X.shape[:-2]) + perm.shape[-1:]
+                            + tuple(X.shape[-1:]))
+    return gather(X, -2, Tensor._wrap(index))
+
+
+def _inverse_permutation(perm):
+    return backend.get_array_module(perm).argsort(perm, axis=-1)
+
+
+def _pivots_to_permutation(pivots):
+    """LAPACK's row swaps (0-based: row i swapped with row pivots[i], in turn) as the
+    permutation they make: row k of P^T A is row perm[k] of A."""
+    xp = backend.get_array_module(pivots)
+    perm = xp.broadcast_to(xp.arange(pivots.shape[-1]), pivots.shape).copy()
+    flat, swaps = perm.reshape(-1, perm.shape[-1]), pivots.reshape(-1, pivots.shape[-1])
+    rows = xp.arange(flat.shape[0])
+    for i in range(flat.shape[-1]):
+        j = swaps[:, i]
+        flat[rows, i], flat[rows, j] = flat[rows, j], flat[rows, i].copy()
+    return perm
+
+
+def _lu_arrays(a):
+    """``(lu, pivots)`` of each matrix of ``a`` (0-based LAPACK pivots), through SciPy on
+    the CPU and CuPy's SciPy on a GPU."""
+    import warnings
+    xp = backend.get_array_module(a)
+    if xp is np:
+        import scipy.linalg as sla
+    else:  # pragma: no cover - GPU machines only
+        import cupyx.scipy.linalg as sla
+    lu, piv = xp.empty_like(a), xp.empty(a.shape[:-1], dtype=np.int64)
+    with warnings.catch_warnings():  # a singular matrix factors all the same (U has a 0)
+        warnings.simplefilter("ignore")
+        for index in np.ndindex(a.shape[:-2]):
+            lu[index], piv[index] = sla.lu_factor(a[index])
+    return lu, piv
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True):
+    """``(LU, pivots)``: the LU factorization with partial pivoting of square matrices,
+    L (unit lower, diagonal implied) and U packed into ``LU``; ``pivots`` (int32,
+    1-based, as LAPACK and PyTorch) says that row i was swapped with row pivots[i] - 1,
+    in turn. A singular matrix factors too (U has a zero on its diagonal); the gradient
+    assumes an invertible one."""
+    _check("linalg.lu_factor", A)
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented "
+                           "(pivot=False); as on PyTorch's CPU, use pivot=True")
+    lu, piv = _lu_arrays(A.array)
+    LU = LuFactor.apply(A, lu=lu, perm=_pivots_to_permutation(piv))
+    return lu_factor_result(LU, Tensor._wrap((piv + 1).astype(np.int32)))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """X with A X = B from A's ``lu_factor`` (``adjoint``: A^T X = B; ``left=False``:
+    X A = B, or X A^T = B). Differentiable in B and in LU (whose gradient lies in the
+    parts L and U occupy)."""
+    _check("linalg.lu_solve", LU, name="LU")
+    _check_dtype("linalg.lu_solve", B)
+    if not isinstance(pivots, Tensor) or pivots.dtype.kind not in "iu":
+        raise RuntimeError(f"linalg.lu_solve: pivots must be an integer tensor, got "
+                           f"{getattr(pivots, 'dtype', type(pivots).__name__)}")
+    n = LU.shape[-1]
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"linalg.lu_solve: pivots of shape {tuple(pivots.shape)} do not "
+                           f"match LU of shape {tuple(LU.shape)} (expected "
+                           f"{tuple(LU.shape[:-1])})")
+    if B.ndim < 2 or B.shape[-2 if left else -1] != n:
+        raise RuntimeError(f"linalg.lu_solve: LU of shape {tuple(LU.shape)} and B of shape "
+                           f"{tuple(B.shape)} do not match: B needs {n} "
+                           f"{'rows' if left else 'columns'}")
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
+    batch = np.broadcast_shapes(tuple(LU.shape[:-2]), tuple(B.shape[:-2]))
+    LU = LU.broadcast_to(batch + (n, n))
+    B = B.broadcast_to(batch + tuple(B.shape[-2:]))
+    perm = _pivots_to_permutation(backend.get_array_module(LU.array).broadcast_to(
+        backend.to_device(pivots.array, LU.device).astype(np.int64) - 1, batch + (n,)))
+    if not adjoint:  # A = P L U
+        Y = solve_triangular(LU, _permute_rows(B, perm), upper=False, unitriangular=True)
+        return solve_triangular(LU, Y, upper=True)
+    Y = solve_triangular(LU.mT, B, upper=False)  # A^T = U^T L^T P^T
+    Y = solve_triangular(LU.mT, Y, upper=True, unitriangular=True)
+    return _permute_rows(Y, _inverse_permutation(perm))
 
 
 # -- products --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend, ops
 from ..autograd.function import Function
 from ..backend import scipy_special
+from ..special import dP_da, gammainc
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution, broadcast_all, cpu_array, noise
@@ -27,7 +28,7 @@ class StandardGamma(Function):
         tiny = np.finfo(alpha.dtype).tiny
         x = xp.maximum(xp.asarray(draws, dtype=alpha.dtype), tiny)
         a, x64 = alpha.astype(np.float64), x.astype(np.float64)
-        dP = _dP_dalpha(xp, a, x64)
+        dP = dP_da(xp, a, x64)
         log_density = (a - 1) * xp.log(x64) - x64 - special.gammaln(a)
         self.dx = -(dP * xp.exp(-log_density)).astype(alpha.dtype)
         return x
@@ -37,43 +38,6 @@ class StandardGamma(Function):
 
     def jvp(self, t):
         return t * Tensor._wrap(self.dx)
-
-
-def _dP_dalpha(xp, a, x):
-    """d/da of the regularized lower incomplete gamma P(a, x), by a central difference
-    (float64; relative step 1e-5)."""
-    special = scipy_special(xp)
-    a, x = a.astype(np.float64), x.astype(np.float64)
-    h = 1e-5 * a
-    return (special.gammainc(a + h, x) - special.gammainc(a - h, x)) / (2 * h)
-
-
-class GammaIncP(Function):
-    """P(a, x), the regularized lower incomplete gamma function (Gamma's cdf).
-    dP/dx = x^(a-1) e^(-x) / Gamma(a) is written in Tensor ops; dP/da is a numerical
-    derivative held constant (no second order in a)."""
-
-    def forward(self, a, x):
-        special = scipy_special(self.xp)
-        dtype = np.result_type(a, x)
-        self.da = _dP_dalpha(self.xp, *self.xp.broadcast_arrays(a, x)).astype(dtype)
-        return special.gammainc(a, x).astype(dtype)
-
-    def _dx(self) -> Tensor:
-        a, x = self.inputs
-        return (ops.xlogy(a - 1, x) - x - ops.lgamma(a)).exp()
-
-    def vjp(self, g):
-        return (g * Tensor._wrap(self.da) if self.needs_input_grad[0] else None,
-                g * self._dx() if self.needs_input_grad[1] else None)
-
-    def jvp(self, ta, tx):
-        out = 0
-        if ta is not None:
-            out = out + ta * Tensor._wrap(self.da)
-        if tx is not None:
-            out = out + tx * self._dx()
-        return out
 
 
 def standard_gamma(alpha: Tensor, sample_shape=()) -> Tensor:
@@ -124,7 +88,7 @@ class Gamma(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         a, x = broadcast_all(self.concentration, self.rate * value)
-        return GammaIncP.apply(a, x)
+        return gammainc(a, x)
 
     def entropy(self) -> Tensor:
         a = self.concentration

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
@@ -290,8 +291,61 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return Tensor._wrap(counts.astype(input.dtype))
 
 
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
+    """``(hist, bin_edges)`` of the flattened ``input`` (floating point): ``bins`` equal-width
+    bins over ``range`` (the data's min and max by default; [lo - 0.5, hi + 0.5] when they
+    are equal, [0, 1] for no data), or ``bins`` given as a 1-D tensor of increasing edges.
+    Each bin includes its left edge, the last one its right edge too; elements outside
+    are ignored. ``weight`` (input's shape) weighs each element; ``density`` divides by
+    the total and the bin width, so the histogram integrates to 1. Both outputs in
+    ``input``'s dtype."""
+    _check(input, "histogram")
+    if not backend.is_floating(input.dtype):
+        raise RuntimeError(f"histogram: expected a floating-point input, got dtype "
+                           f"{input.dtype}")
+    x = input.array.reshape(-1)
+    xp = backend.get_array_module(x)
+    dtype = x.dtype
+    if x.dtype == backend.bfloat16:  # NumPy has no bfloat16 arithmetic of its own
+        x = x.astype(np.float32)
+    if isinstance(bins, Tensor):
+        if bins.ndim != 1 or bins.numel() < 2 or bins.dtype != input.dtype:
+            raise RuntimeError(f"histogram: bins as a tensor must be 1-D with at least 2 edges "
+                               f"in the input's dtype {input.dtype}, got shape "
+                               f"{tuple(bins.shape)} and dtype {bins.dtype}")
+        if range is not None:
+            raise RuntimeError("histogram: range cannot be given together with a tensor of "
+                               "bin edges")
+        edges = backend.to_device(bins.array, backend.device_of(x)).astype(x.dtype)
+        if edges.size > 1 and bool((edges[1:] < edges[:-1]).any()):
+            raise RuntimeError("histogram: bin edges must increase monotonically")
+    elif isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins <= 0:
+        raise RuntimeError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
+                           f"got {bins!r}")
+    else:
+        edges = int(bins)
+        if range is not None:
+            lo, hi = (float(r) for r in range)
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                raise RuntimeError(f"histogram: range must be finite with min <= max, got "
+                                   f"{tuple(range)}")
+            range = (lo, hi)
+    w = None
+    if weight is not None:
+        _check(weight, "histogram", "weight")
+        if weight.shape != input.shape or weight.dtype != input.dtype:
+            raise RuntimeError(f"histogram: weight (shape {tuple(weight.shape)}, dtype "
+                               f"{weight.dtype}) must have the input's shape "
+                               f"{tuple(input.shape)} and dtype {input.dtype}")
+        w = weight.array.reshape(-1).astype(x.dtype)
+    hist, edges = xp.histogram(x, bins=edges, range=range, weights=w, density=density)
+    return histogram_result(Tensor._wrap(hist.astype(dtype)), Tensor._wrap(edges.astype(dtype)))
+
+
+histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+
 TENSOR_METHODS = {"unique": unique, "unique_consecutive": unique_consecutive,
-                  "bincount": bincount, "histc": histc}
+                  "bincount": bincount, "histc": histc, "histogram": histogram}
 
 __all__ = ["unique", "unique_consecutive", "searchsorted", "bucketize", "isin", "bincount",
-           "histc"]
+           "histc", "histogram"]

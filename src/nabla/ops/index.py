@@ -807,6 +807,78 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                                include_self=bool(include_self))
 
 
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with each row ``source[..., j, ...]`` (along ``dim``) reduced
+    into row ``index[j]`` by ``reduce`` ('prod', 'mean', 'amax' or 'amin'), the input's
+    own value taking part unless ``include_self=False`` (rows no index names are kept).
+    ``scatter_reduce`` with ``index`` spread along ``dim``; ties of amax/amin share the
+    gradient."""
+    if reduce not in _REDUCES[1:]:
+        raise RuntimeError(f"index_reduce: reduce must be one of prod, mean, amax or amin; "
+                           f"got {reduce!r}")
+    if input.ndim == 0:
+        return index_reduce(input.reshape(1), dim, index, source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
+    dim = _dim(dim, input.ndim, "index_reduce")
+    data = _index_data(index, input, "index_reduce")
+    if data.ndim > 1:
+        raise IndexError(f"index_reduce: index must be 1-D, got shape {tuple(data.shape)}")
+    data = data.reshape(-1)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_reduce: source must be a Tensor, got {type(source).__name__}")
+    want = input.shape[:dim] + (data.size,) + input.shape[dim + 1:]
+    if source.shape != want:
+        raise RuntimeError(f"index_reduce: source of shape {tuple(source.shape)} does not "
+                           f"match the expected shape {want} (input {tuple(input.shape)} with "
+                           f"dimension {dim} of size len(index) = {data.size})")
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"index_reduce: expected source to have the input's dtype "
+                           f"{input.dtype}, got {source.dtype}")
+    _check_array_range("index_reduce", data, dim, input.shape[dim], allow_negative=False)
+    xp = backend.get_array_module(data)
+    rows = tuple(data.size if d == dim else 1 for d in range(input.ndim))
+    grid = xp.broadcast_to(data.reshape(rows), want)
+    return ScatterReduce.apply(input, source, index=_along_dim(grid, dim), reduce=reduce,
+                               include_self=bool(include_self))
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` (broadcast with ``mask``) whose positions where ``mask`` is True
+    take ``source``'s elements in turn (row-major order; ``source`` needs at least as
+    many as the mask has Trues, the rest are unused). Differentiable in ``input`` (the
+    written positions get 0) and ``source`` (its unused elements get 0)."""
+    data = _mask_data(mask, input, "masked_scatter")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"masked_scatter: source must be a Tensor, got "
+                        f"{type(source).__name__}")
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"masked_scatter: expected source to have the input's dtype "
+                           f"{input.dtype}, got {source.dtype}")
+    try:
+        shape = np.broadcast_shapes(data.shape, input.shape)
+    except ValueError:
+        raise RuntimeError(f"masked_scatter: mask of shape {tuple(data.shape)} and input of "
+                           f"shape {tuple(input.shape)} do not broadcast") from None
+    xp = backend.get_array_module(input.array)
+    data = xp.broadcast_to(data, shape)
+    count = int(data.sum())
+    if count > source.numel():
+        raise RuntimeError(f"masked_scatter: the mask has {count} True entries but source "
+                           f"(shape {tuple(source.shape)}) only {source.numel()} elements")
+    x = input if input.shape == shape else input.broadcast_to(shape)
+    return Scatter.apply(x, source.reshape(-1)[:count], index=(data,))
+
+
+def _masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``x.masked_scatter_(mask, source)``: in place; ``mask`` broadcasts to x's shape."""
+    data = _mask_data(mask, self, "masked_scatter_")
+    if np.broadcast_shapes(data.shape, self.shape) != self.shape:
+        raise RuntimeError(f"masked_scatter_: mask of shape {tuple(data.shape)} does not "
+                           f"broadcast to the tensor's shape {tuple(self.shape)}")
+    return self._inplace(masked_scatter, mask, source, _name="masked_scatter_")
+
+
 def _inplace(fn):
     """The in-place Tensor method ``x.fn_(...)`` (see ``Tensor._inplace``)."""
     def method(self, *args, **kwargs):
@@ -829,10 +901,12 @@ TENSOR_METHODS = {
     "index_put": index_put, "index_put_": _inplace(index_put),
     "put": put, "put_": _inplace(put),
     "scatter_reduce": scatter_reduce, "scatter_reduce_": _inplace(scatter_reduce),
+    "index_reduce": index_reduce, "index_reduce_": _inplace(index_reduce),
+    "masked_scatter": masked_scatter, "masked_scatter_": _masked_scatter_,
 }
 
 __all__ = [
     "gather", "scatter", "scatter_add", "index_add", "index_select", "take_along_dim", "take",
     "masked_fill", "masked_select", "one_hot", "nonzero", "argwhere", "index_fill",
-    "index_copy", "index_put", "put", "scatter_reduce",
+    "index_copy", "index_put", "put", "scatter_reduce", "index_reduce", "masked_scatter",
 ]
