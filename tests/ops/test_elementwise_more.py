@@ -234,3 +234,38 @@ def test_errors_name_the_op():
             op([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"fmax: shapes \(2,\) and \(3,\)"):
         nb.fmax(nb.ones(2), nb.ones(3))
+
+
+# -- type promotion with 0-d tensors (PyTorch's rule, not NumPy's) -----------------------------
+PROMOTIONS = [  # (dtype of the dimensioned operand, dtype of the 0-d one)
+    ("float32", "float64"), ("float16", "float32"), ("bfloat16", "float32"),
+    ("int32", "int64"), ("uint8", "int64"), ("int32", "float64"), ("bool", "int64"),
+    ("int64", "float32"), ("float64", "float32"),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("dim_dtype,zero_dtype", PROMOTIONS)
+def test_zero_dim_tensor_does_not_widen_its_category(dim_dtype, zero_dtype):
+    """float16 tensor * 0-d float32 tensor stays float16 in PyTorch (a 0-d operand only
+    decides the dtype when its category is higher); NumPy would widen it."""
+    def make(lib, dtype, shape):
+        return lib.ones(shape, dtype=getattr(lib, "bool" if dtype == "bool" else dtype))
+
+    for op in ("add", "mul", "maximum"):
+        for order in (1, -1):
+            ours = getattr(nb, op)(*[make(nb, d, s) for d, s in
+                                     ((dim_dtype, (3,)), (zero_dtype, ()))][::order])
+            theirs = getattr(torch, op)(*[make(torch, d, s) for d, s in
+                                          ((dim_dtype, (3,)), (zero_dtype, ()))][::order])
+            assert str(ours.dtype).replace("nabla.", "") == str(theirs.dtype)[6:], (op, order)
+
+
+def test_zero_dim_operand_gradient_keeps_its_dtype():
+    x = nb.tensor(rand(3), dtype=nb.float32, requires_grad=True)
+    s = nb.tensor(2.0, dtype=nb.float64, requires_grad=True)
+    y = x * s
+    assert y.dtype == nb.float32
+    y.sum().backward()
+    assert s.grad.dtype == nb.float64 and x.grad.dtype == nb.float32
+    np.testing.assert_allclose(s.grad.numpy(), x.detach().numpy().sum(), rtol=1e-6)

@@ -35,6 +35,10 @@ from ..tensor import _NDARRAY_TYPES, Tensor, lift
 
 
 # -- helpers -----------------------------------------------------------------------
+#: PyTorch's dtype categories, lowest first (NumPy's kind letters; bfloat16 is "f")
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
 def _pair(a, b) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of a common category (see the module docstring)."""
     if type(a) is Tensor and type(b) is Tensor and a.array.dtype is b.array.dtype:
@@ -48,6 +52,14 @@ def _pair(a, b) -> tuple[Tensor, Tensor]:
         a = tensor(a)
         b = lift(b, a)
     ka, kb = dtype_kind(a.dtype), dtype_kind(b.dtype)
+    if (a.ndim == 0) != (b.ndim == 0) and a.dtype != b.dtype:
+        # PyTorch: a 0-d tensor does not widen a dimensioned operand of its own category or
+        # a higher one (float16 tensor * 0-d float32 -> float16); NumPy would widen it
+        dim_kind, zero_kind = (kb, ka) if a.ndim == 0 else (ka, kb)
+        if _CATEGORY.get(zero_kind, 4) <= _CATEGORY.get(dim_kind, -1):
+            if a.ndim == 0:
+                return a.to(b.dtype), b
+            return a, b.to(a.dtype)
     if ka != kb:
         # across categories the float operand decides the dtype, as in PyTorch
         # (NumPy would widen int64 + float32 to float64)
