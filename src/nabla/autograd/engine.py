@@ -108,12 +108,35 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
             elif t._node is None or t._retains_grad:
                 g = _own(g, handed)
                 t.grad = g if t.grad is None else t.grad + g
+                if t._hooks is not None and t._node is None:
+                    _post_accumulate(t)
             if t._node is not None:
                 _propagate(t._node, g, table, retain_graph, owned)
     finally:
         STATE.grad_enabled = prev_mode
         STATE.in_backward = prev_in_backward
         STATE.autocast = prev_autocast
+
+
+class PostAccumulateGradHook:
+    """An entry of a leaf's hook list (``Tensor.register_post_accumulate_grad_hook``):
+    ``fn(leaf)`` runs after backward added into ``leaf.grad``. Called as an ordinary
+    gradient hook it does nothing, so the hook list needs no second slot."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, grad) -> None:
+        return None
+
+
+def _post_accumulate(leaf) -> None:
+    for hook in list(leaf._hooks):
+        if type(hook) is PostAccumulateGradHook:
+            if hook.fn(leaf) is not None:
+                raise RuntimeError("a post-accumulate-grad hook must return None (it gets the "
+                                   "leaf tensor and may read or change its .grad in place)")
 
 
 def _scatter(node, g, table: dict, owned: set) -> None:
