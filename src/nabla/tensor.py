@@ -576,6 +576,12 @@ class _HookHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
+    def __enter__(self) -> "_HookHandle":  # ``with t.register_hook(h): ...`` removes it on exit
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
 
 def _address(array) -> int:
     if isinstance(array, np.ndarray):

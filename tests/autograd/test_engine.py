@@ -156,6 +156,16 @@ def test_hooks_modify_observe_and_remove():
     assert len(seen) == 2
 
 
+def test_hook_handle_is_a_context_manager():
+    x = t64([1.0, 2.0], True)
+    with x.register_hook(lambda g: g * 3):
+        (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
+    x.grad = None
+    (x * x).sum().backward()  # removed on leaving the block
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
 def test_hook_on_leaf_changes_accumulated_grad():
     x = t64([1.0, 2.0], True)
     x.register_hook(lambda g: g * 0 + 7)
