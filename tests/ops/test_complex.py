@@ -391,3 +391,13 @@ def test_repr_and_item():
     z = nabla.tensor([1 + 2j])
     assert "dtype=nabla.complex64" in repr(z)
     assert z.item() == 1 + 2j
+
+
+def test_backward_of_a_complex_scalar_needs_an_explicit_gradient():
+    z = nabla.tensor(np.array([1 + 2j, 3 - 1j]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="only for real scalar outputs, but output 0 is "
+                                           "complex128"):
+        (z * z).sum().backward()
+    (z * z).sum().backward(nabla.tensor(np.array(1 + 0j)))
+    # PyTorch: d/dz* of sum(z^2) with grad 1 is conj(2z)
+    np.testing.assert_allclose(z.grad.numpy(), np.conj(2 * np.array([1 + 2j, 3 - 1j])))

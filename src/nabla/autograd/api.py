@@ -32,6 +32,11 @@ def _root_grads(outputs: list, grad_outputs, caller: str) -> list:
                     f"{caller}: grad can be implicitly created only for scalar outputs, but "
                     f"output {i} has shape {tuple(out.shape)}; pass gradient= (a tensor of that "
                     f"shape), or reduce the output first (e.g. .sum())")
+            if out.array.dtype.kind == "c":
+                raise RuntimeError(
+                    f"{caller}: grad can be implicitly created only for real scalar outputs, "
+                    f"but output {i} is {out.dtype}; take .real or .abs() of it first, or pass "
+                    f"gradient=")
             g = type(out)._wrap(get_array_module(out.array).ones_like(out.array))
         else:
             g = g if hasattr(g, "_node") else type(out)(g)
