@@ -139,14 +139,20 @@ def test_top_level_exports_like_torch():
         assert torch is None or hasattr(torch, name)
 
 
-def test_distances_run_in_float32_under_autocast():
+def test_distances_under_autocast_follow_the_device_lists():
+    """PyTorch's CUDA autocast runs the distances in float32; its CPU autocast keeps the
+    input's dtype (checked against torch 2.13 in tests/test_amp_cpu_lists.py)."""
     a = nb.tensor(rand(3, 4), dtype=nb.bfloat16)
     b = nb.tensor(rand(3, 4, seed=1), dtype=nb.bfloat16)
     with nb.autocast("cpu", dtype=nb.bfloat16):
-        assert F.cosine_similarity(a, b).dtype == nb.float32
-        assert F.pairwise_distance(a, b).dtype == nb.float32
-        assert F.pdist(a).dtype == nb.float32
-    assert F.pdist(a).dtype == nb.bfloat16
+        assert F.cosine_similarity(a, b).dtype == nb.bfloat16
+        assert F.pairwise_distance(a, b).dtype == nb.bfloat16
+        assert F.pdist(a).dtype == nb.bfloat16
+        assert F.pdist(a.float()).dtype == nb.float32
+    if nb.cuda.is_available():
+        with nb.autocast("cuda", dtype=nb.bfloat16):
+            assert F.cosine_similarity(a.cuda(), b.cuda()).dtype == nb.float32
+            assert F.pdist(a.cuda()).dtype == nb.float32
 
 
 def test_distance_errors():

@@ -10,21 +10,34 @@ promoting mixed inputs to the widest (NumPy's rules). Only 32- and 16-bit floati
 tensors on the autocast device are cast; float64 is
 left alone, as in PyTorch.
 
+The CPU has op lists of its own, as in PyTorch: the same low-precision list
+(matmuls, linear layers, convolutions, attention, the LSTM and plain RNN), but a
+float32 list of the ops whose CPU kernels lack accuracy or a 16-bit version (every
+loss but the Gaussian NLL and multilabel soft margin, ``prod``, max-unpooling, the
+FFTs, inverses, solves and factorisations); softmax, sums, norms, exp/log/pow and
+layer and group norm keep their inputs' dtype there.
+
 One mechanism carries it: each ``Function`` has an ``autocast`` policy ("lower",
-"float32" or None), which ``Function.apply`` reads; the table below sets it, so the
-op lists read in one place. Composite functional ops (the losses, layer and group
-norm) are wrapped by ``autograd.function.autocast_float32`` where they are defined.
+"float32" or None) for CUDA and an ``autocast_cpu`` one for the CPU, which
+``Function.apply`` reads for the device under autocast; the tables below set them,
+so the op lists read in one place. Composite functional ops (the losses, layer and
+group norm) are wrapped by ``autograd.function.autocast_float32`` where they are
+defined; the wrapper carries the same two attributes.
 The casts are ordinary differentiable ``Cast`` ops, so the gradient of a float32
 parameter comes back in float32. The backward runs in the dtypes the forward
 chose (the engine switches autocast off while it runs), so leave the context
 before calling ``backward``, as PyTorch recommends.
 
-Differences from PyTorch: training-mode batch norm runs in float32 (PyTorch keeps a
-float16 input's dtype, computing the statistics in float32 inside cuDNN); one device
+Differences from PyTorch: training-mode batch norm runs in float32 on both devices
+(PyTorch keeps a 16-bit input's dtype, computing the statistics in float32 inside its
+kernel); one device
 type is under autocast at a time (a nested
 ``autocast`` for another device replaces the outer one until it exits); casts of
-weights are not cached across uses; the CPU uses the CUDA op lists too (PyTorch's CPU
-lists differ: its softmax, for one, stays in bfloat16).
+weights are not cached across uses. On the CPU, where PyTorch's policy depends on more
+than the op (3-D pooling, reflection and replication padding) or falls on an op nabla
+composes from others (``cdist``, ``trace``, ``quantile``, ``prelu``, ``mv``, ``dot``),
+nabla follows the ops it is made of; its GRU runs in the low dtype as on CUDA (PyTorch's
+CPU GRU stays in float32).
 
 bfloat16 has float32's range, so it needs no ``GradScaler``. On the CPU it is
 ml_dtypes' NumPy dtype: every op computes in float32 and rounds its output to
@@ -37,6 +50,11 @@ import numpy as np
 
 from .. import backend
 from ..autograd.grad_mode import STATE, _DecoratorContext
+from .. import linalg as _linalg
+from .. import fft as _fft
+from ..ops import distance as _distance
+from ..ops import loss as _loss
+from ..ops import normalization as _normalization
 from ..ops.activation import Softplus
 from ..ops.attention import FlashAttention
 from ..ops.conv import Convolution, ConvolutionTranspose
@@ -45,10 +63,13 @@ from ..ops.elementwise import (Acos, Asin, Cosh, Erfinv, Exp, Expm1, Log, Log1p,
 from ..ops.linalg import Einsum, Matmul
 from ..ops.linear import Linear
 from ..ops.normalization import BatchNormTrain, Standardize
+from ..ops.pool import PlaneScatter
 from ..ops.recurrent import Recurrence
+from ..ops.sampling import GridSample
 from ..ops.reduction import Cumprod, Cumsum, LogSumExp, PNorm, Prod, Sum
 from ..ops.softmax import LogSoftmax, Softmax
 
+# -- CUDA: PyTorch's CUDA lists ------------------------------------------------------------
 #: ops that run in the low-precision dtype (PyTorch's CUDA "lower_precision_fp" list)
 LOWER_PRECISION = (Matmul, Einsum, Linear, Convolution, ConvolutionTranspose, Recurrence,
                    FlashAttention)
@@ -57,11 +78,40 @@ FLOAT32 = (
     Softmax, LogSoftmax, Sum, Prod, Cumsum, Cumprod, LogSumExp, PNorm, Standardize,
     BatchNormTrain,
     Pow, Exp, Expm1, Log, Log1p, Rsqrt, Tan, Sinh, Cosh, Asin, Acos, Erfinv, Softplus,
+    GridSample,
 )
+
+# -- CPU: PyTorch's CPU lists (checked against torch 2.13 in tests/test_amp_cpu_lists.py) --
+#: ops that run in the low-precision dtype on the CPU: matmul (so mm, bmm, tensordot,
+#: multi_dot), einsum, linear, convolutions and their transposes, attention, and the
+#: LSTM and RNN recurrences (the recurrence casts its inputs itself)
+CPU_LOWER_PRECISION = LOWER_PRECISION
+#: ops that run in float32 on the CPU: ``prod``, max-unpooling (PlaneScatter), the FFTs,
+#: the linear algebra PyTorch's CPU kernels run in float32 only, and training-mode batch
+#: norm (its float16 statistics would overflow where PyTorch's accumulate in float32)
+CPU_FLOAT32 = (
+    BatchNormTrain,  # not on PyTorch's CPU list: see "Differences from PyTorch"
+    Prod, PlaneScatter, GridSample, _fft._FFTN, _fft._RFFTN, _fft._IRFFTN,
+    _linalg.Inv, _linalg.Solve, _linalg.Cholesky, _linalg.Eigh, _linalg.Svd, _linalg.Qr,
+)
+#: composite ops wrapped by ``autocast_float32`` that keep their inputs' dtype on the CPU
+#: (composites in PyTorch, or on its CUDA float32 list only)
+CPU_NOT_FLOAT32 = (
+    _normalization.layer_norm, _normalization.rms_norm, _normalization.group_norm,
+    _normalization.normalize, _distance.cosine_similarity, _distance.pairwise_distance,
+    _distance.pdist, _loss.gaussian_nll_loss, _loss.multilabel_soft_margin_loss,
+)
+
 for _cls in LOWER_PRECISION:
     _cls.autocast = "lower"
 for _cls in FLOAT32:
     _cls.autocast = "float32"
+for _cls in CPU_LOWER_PRECISION:
+    _cls.autocast_cpu = "lower"
+for _cls in CPU_FLOAT32:
+    _cls.autocast_cpu = "float32"
+for _fn in CPU_NOT_FLOAT32:
+    _fn.autocast_cpu = None
 
 _DEFAULT_DTYPE = {"cuda": backend.float16, "cpu": backend.bfloat16}
 

@@ -46,6 +46,8 @@ class Function:
     #: what ``nabla.autocast`` does to the floating inputs: "lower" casts them to the
     #: low-precision dtype, "float32" to float32, None leaves them (nabla.amp's table).
     autocast = None
+    #: the same on the CPU, whose op lists differ from CUDA's, as in PyTorch (nabla.amp).
+    autocast_cpu = None
     #: False where ``forward`` runs on bfloat16 arrays as they are (views, copies, casts).
     #: Otherwise bfloat16 inputs are computed on in float32 and the output is rounded once
     #: to bfloat16, as PyTorch's kernels do: NumPy has no bfloat16 arithmetic of its own
@@ -81,8 +83,11 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors; record a graph node when a gradient is needed."""
         state = STATE
-        if state.autocast is not None and cls.autocast is not None:
-            inputs = autocast_inputs(inputs, cls.autocast, state.autocast)
+        ac = state.autocast
+        if ac is not None:
+            policy = cls.autocast_cpu if ac[0] == "cpu" else cls.autocast
+            if policy is not None:
+                inputs = autocast_inputs(inputs, policy, ac)
         fn = cls()
         fn.inputs = inputs
         arrays = [t.array for t in inputs]
@@ -203,19 +208,23 @@ def autocast_inputs(inputs: tuple, policy: str, autocast: tuple) -> tuple:
 
 
 def autocast_args(cls, *tensors) -> tuple:
-    """``tensors`` (None allowed) cast per ``cls.autocast`` when autocast is on: for op
+    """``tensors`` (None allowed) cast per ``cls``'s policy for the device under autocast
+    (``autocast_cpu`` on the CPU, else ``autocast``), when autocast is on: for op
     wrappers that check their operands' dtypes before ``cls.apply`` would cast them."""
     ac = STATE.autocast
-    if ac is None or cls.autocast is None:
+    policy = None if ac is None else cls.autocast_cpu if ac[0] == "cpu" else cls.autocast
+    if policy is None:
         return tensors
-    present = autocast_inputs(tuple(t for t in tensors if t is not None), cls.autocast, ac)
+    present = autocast_inputs(tuple(t for t in tensors if t is not None), policy, ac)
     it = iter(present)
     return tuple(None if t is None else next(it) for t in tensors)
 
 
 def autocast_float32(fn):
     """Decorator for composite functional ops (losses, normalisations) that run in
-    float32 under ``nabla.autocast``: their Tensor arguments are cast first."""
+    float32 under ``nabla.autocast``: their Tensor arguments are cast first. The
+    wrapper's ``autocast`` and ``autocast_cpu`` attributes hold the policy per device,
+    as a ``Function``'s do (nabla.amp sets None where the CPU keeps the inputs' dtype)."""
     import functools
 
     from ..tensor import Tensor
@@ -223,12 +232,13 @@ def autocast_float32(fn):
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         ac = STATE.autocast
-        if ac is None:
+        if ac is None or (wrapped.autocast_cpu if ac[0] == "cpu" else wrapped.autocast) is None:
             return fn(*args, **kwargs)
         cast = lambda v: (autocast_inputs((v,), "float32", ac)[0]  # noqa: E731
                           if isinstance(v, Tensor) else v)
         return fn(*[cast(a) for a in args], **{k: cast(v) for k, v in kwargs.items()})
 
+    wrapped.autocast = wrapped.autocast_cpu = "float32"
     return wrapped
 
 
