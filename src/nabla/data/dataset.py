@@ -137,6 +137,51 @@ class ChainDataset(IterableDataset):
         return sum(len(d) for d in self.datasets)
 
 
+class StackDataset(Dataset):
+    """Several datasets of one length side by side: sample ``i`` is the tuple of their ``i``-th
+    samples (``StackDataset(images, labels)``) or, given by keyword, a dict
+    (``StackDataset(image=images, label=labels)[i] == {"image": ..., "label": ...}``)."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets either by position (samples are "
+                             "tuples) or by keyword (samples are dicts), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: expected at least one dataset")
+        self.datasets = args if args else kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if len(set(lengths)) != 1:
+            names = list(kwargs) if kwargs else list(range(len(args)))
+            raise ValueError(f"StackDataset: size mismatch between datasets: every dataset "
+                             f"needs the same length, got {dict(zip(names, lengths))}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch of samples, through each dataset's own ``__getitems__`` where it has one."""
+        named = self.datasets.items() if isinstance(self.datasets, dict) \
+            else enumerate(self.datasets)
+        columns = {}
+        for key, d in named:
+            getitems = getattr(d, "__getitems__", None)
+            column = getitems(indices) if callable(getitems) else [d[i] for i in indices]
+            if len(column) != len(indices):
+                raise ValueError(f"StackDataset: dataset {key!r} returned {len(column)} samples "
+                                 f"from __getitems__ for {len(indices)} indices")
+            columns[key] = column
+        rows = range(len(indices))
+        if isinstance(self.datasets, dict):
+            return [{k: c[r] for k, c in columns.items()} for r in rows]
+        return [tuple(c[r] for c in columns.values()) for r in rows]
+
+    def __len__(self) -> int:
+        return self._length
+
+
 def _lengths_from_fractions(fractions: Sequence[float], n: int) -> list:
     """Fractions summing to 1 -> integer lengths summing to ``n`` (PyTorch's rule:
     floor each, then hand the remainder out round-robin from the first)."""
@@ -179,4 +224,4 @@ def random_split(dataset: Dataset, lengths: Sequence, generator=None) -> list:
 
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
-           "ChainDataset", "random_split"]
+           "ChainDataset", "StackDataset", "random_split"]

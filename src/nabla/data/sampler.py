@@ -6,6 +6,7 @@ fixes every epoch's order, and successive epochs differ.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -159,5 +160,72 @@ class BatchSampler(Sampler):
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
 
 
+def _torch_randperm(n: int, seed: int) -> list:
+    """PyTorch's CPU ``randperm(n)`` from a generator seeded with ``seed``: a Fisher-Yates
+    shuffle that swaps position i with i + (draw % (n - i)), each draw one 32-bit output of
+    MT19937 seeded with the low 32 bits of ``seed``. NumPy's legacy ``RandomState`` is that
+    same MT19937 with that same seeding, and its full-range uint32 draws are its raw outputs,
+    so a seed gives PyTorch's exact permutation (DistributedSampler's contract)."""
+    draws = np.random.RandomState(seed & 0xFFFFFFFF).randint(
+        0, 2**32, size=max(n - 1, 0), dtype=np.uint32).tolist()
+    perm = list(range(n))
+    for i, r in enumerate(draws):
+        j = i + r % (n - i)
+        perm[i], perm[j] = perm[j], perm[i]
+    return perm
+
+
+class DistributedSampler(Sampler):
+    """The share of the indices that replica ``rank`` of ``num_replicas`` reads: every
+    ``num_replicas``-th index of one (shuffled) order, starting at ``rank``.
+
+    The order is a permutation drawn from ``seed + epoch`` (call ``set_epoch`` at the start
+    of each epoch for a new one), PyTorch's exact permutation for the same arguments, so
+    replicas agree without talking to each other. Without ``drop_last`` the order is padded
+    by repeating its start until every replica gets the same count; with it, the tail that
+    does not divide evenly is dropped. nabla has no distributed runtime to ask: pass
+    ``num_replicas`` and ``rank`` (e.g. from MPI or your launcher's environment).
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+        if num_replicas is None or rank is None:
+            raise RuntimeError("DistributedSampler: nabla has no distributed runtime to ask for "
+                               "the world size and rank; pass num_replicas and rank explicitly "
+                               f"(got num_replicas={num_replicas}, rank={rank})")
+        if not isinstance(num_replicas, int) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got "
+                             f"{num_replicas!r}")
+        if not isinstance(rank, int) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank!r}, rank should be in "
+                             f"the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        order = _torch_randperm(n, self.seed + self.epoch) if self.shuffle else list(range(n))
+        if self.drop_last:
+            order = order[:self.total_size]
+        elif order:  # repeat the start until it divides evenly
+            missing = self.total_size - len(order)
+            order += (order * math.ceil(missing / len(order)))[:missing]
+        return iter(order[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the permutation of ``seed + epoch`` from the next ``iter`` on."""
+        self.epoch = epoch
+
+
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler"]
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]

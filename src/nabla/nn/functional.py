@@ -10,5 +10,6 @@ from ..ops.linear import *  # noqa: F401,F403
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403
+from ..ops.sampling import *  # noqa: F401,F403
 from ..ops.shape import pad  # noqa: F401
 from ..ops.softmax import *  # noqa: F401,F403

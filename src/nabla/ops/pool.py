@@ -479,6 +479,27 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      ceil_mode, return_indices)
 
 
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool1d(..., return_indices=True)``: always (values, indices), as in PyTorch
+    (``return_indices`` is accepted for the signature and ignored)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool2d(..., return_indices=True)``: always (values, indices), as in PyTorch
+    (``return_indices`` is accepted for the signature and ignored)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool3d(..., return_indices=True)``: always (values, indices), as in PyTorch
+    (``return_indices`` is accepted for the signature and ignored)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 # -- average pooling -------------------------------------------------------------------------
 class WindowSum(Function):
     """The sum of each zero-padded window: (N, C, *in) -> (N, C, *out)."""
@@ -707,6 +728,24 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     """Max over adaptive windows: (N, C, D, H, W) or (C, D, H, W) -> (N, C, *output_size);
     with ``return_indices`` also each maximum's flat position in its (D, H, W) volume."""
     return _adaptive_max_pool("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d(..., return_indices=True)``: always (values, indices), as in
+    PyTorch (``return_indices`` is accepted for the signature and ignored)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d(..., return_indices=True)``: always (values, indices), as in
+    PyTorch (``return_indices`` is accepted for the signature and ignored)."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool3d(..., return_indices=True)``: always (values, indices), as in
+    PyTorch (``return_indices`` is accepted for the signature and ignored)."""
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 # -- unpooling ---------------------------------------------------------------------------------
@@ -1094,5 +1133,7 @@ __all__ = [
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "max_unpool1d",
     "max_unpool2d", "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-    "pixel_unshuffle",
+    "pixel_unshuffle", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
 ]

@@ -1,5 +1,6 @@
 """Layers, one file per family (PyTorch's names, signatures and parameter names)."""
 from .activation import *  # noqa: F401,F403
+from .adaptive_softmax import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
@@ -14,4 +15,5 @@ from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from .shuffle import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
