@@ -19,19 +19,18 @@ def clamp_probs(probs: Tensor) -> Tensor:
     return probs.clamp(min=eps, max=1 - eps)
 
 
-class Bernoulli(Distribution):
-    """Bernoulli(probs=None, logits=None): 1 with probability ``probs = sigmoid(logits)``."""
+class ProbsLogits(Distribution):
+    """The plumbing of a distribution with one success probability per element, given as
+    exactly one of ``probs`` or ``logits``; the other is derived when first read."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.boolean
-
-    def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of("Bernoulli", probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        super().__init__(self._param.shape, (), validate_args)
+    def _set_probs_or_logits(self, probs, logits, *others) -> tuple:
+        """Broadcast ``others`` with the given one of probs/logits and store it; returns
+        ``others`` broadcast."""
+        _one_of(type(self).__name__, probs, logits)
+        given = "probs" if probs is not None else "logits"
+        *others, param = broadcast_all(*others, probs if probs is not None else logits)
+        setattr(self, given, param)
+        return tuple(others)
 
     @property
     def _param(self) -> Tensor:
@@ -45,6 +44,17 @@ class Bernoulli(Distribution):
     def logits(self) -> Tensor:
         p = clamp_probs(self.probs)
         return p.log() - (-p).log1p()
+
+
+class Bernoulli(ProbsLogits):
+    """Bernoulli(probs=None, logits=None): 1 with probability ``probs = sigmoid(logits)``."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(self._param.shape, (), validate_args)
 
     @property
     def mean(self) -> Tensor:

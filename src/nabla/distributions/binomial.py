@@ -5,24 +5,11 @@ from .. import ops
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import _one_of, clamp_probs
-from .distribution import Distribution, broadcast_all, cpu_array, lazy_property, noise
+from .bernoulli import ProbsLogits
+from .distribution import broadcast_all, cpu_array, noise
 
 
-class _ProbsLogits(Distribution):
-    """Shared probs <-> logits plumbing: exactly one is given, the other is derived."""
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return ops.sigmoid(self.logits)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        p = clamp_probs(self.probs)
-        return p.log() - (-p).log1p()
-
-
-class Binomial(_ProbsLogits):
+class Binomial(ProbsLogits):
     """Binomial(total_count=1, probs=None, logits=None): successes in ``total_count``
     independent trials of success probability ``probs = sigmoid(logits)``."""
 
@@ -30,13 +17,8 @@ class Binomial(_ProbsLogits):
                        "probs": constraints.unit_interval, "logits": constraints.real}
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _one_of("Binomial", probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
+        (count,) = self._set_probs_or_logits(probs, logits, total_count)
+        self.total_count = count.to(self._param.dtype)
         super().__init__(self.total_count.shape, (), validate_args)
 
     @property
@@ -87,7 +69,7 @@ class Binomial(_ProbsLogits):
         return values.expand(-1, *self._batch_shape) if expand else values
 
 
-class Geometric(_ProbsLogits):
+class Geometric(ProbsLogits):
     """Geometric(probs=None, logits=None): the number of failures before the first
     success, P(k) = (1 - p)^k p for k = 0, 1, 2, ..."""
 
@@ -95,14 +77,8 @@ class Geometric(_ProbsLogits):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of("Geometric", probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            shape = self.probs.shape
-        else:
-            (self.logits,) = broadcast_all(logits)
-            shape = self.logits.shape
-        super().__init__(shape, (), validate_args)
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(self._param.shape, (), validate_args)
         if self._validate_args and "probs" in self.__dict__ \
                 and not bool((self.probs > 0).all().item()):
             raise ValueError(f"Geometric: expected parameter probs (Tensor of shape "

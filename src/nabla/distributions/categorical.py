@@ -94,11 +94,9 @@ def _broadcast(value: Tensor, logits: Tensor) -> tuple:
     return np.broadcast_shapes(tuple(value.shape), tuple(logits.shape)[:-1] + (1,))
 
 
-class OneHotCategorical(Distribution):
-    """OneHotCategorical(probs=None, logits=None): one-hot vectors of length K."""
-
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real}
-    support = constraints.one_hot
+class CategoricalEvents(Distribution):
+    """A distribution over K-vectors driven by a Categorical(probs, logits) it holds: the
+    event shape (K,), the parameters and ``expand`` are the Categorical's."""
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
@@ -116,6 +114,13 @@ class OneHotCategorical(Distribution):
     @property
     def logits(self) -> Tensor:
         return self._categorical.logits
+
+
+class OneHotCategorical(CategoricalEvents):
+    """OneHotCategorical(probs=None, logits=None): one-hot vectors of length K."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real}
+    support = constraints.one_hot
 
     @property
     def mean(self) -> Tensor:

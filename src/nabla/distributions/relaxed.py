@@ -11,9 +11,9 @@ from ..ops.creation import _place
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import _one_of, clamp_probs
-from .categorical import Categorical
-from .distribution import Distribution, broadcast_all, lazy_property, noise
+from .bernoulli import ProbsLogits, clamp_probs
+from .categorical import CategoricalEvents
+from .distribution import noise
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 
@@ -25,7 +25,7 @@ def _temperature(temperature, like: Tensor) -> Tensor:
     return _place(np.asarray(temperature, dtype=like.dtype), None, like.device, False)
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(ProbsLogits):
     """LogitRelaxedBernoulli(temperature, probs=None, logits=None): the logit of a
     RelaxedBernoulli draw, (logits + logistic noise) / temperature."""
 
@@ -34,23 +34,9 @@ class LogitRelaxedBernoulli(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        _one_of(type(self).__name__, probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        param = self.__dict__.get("probs", self.__dict__.get("logits"))
-        self.temperature = _temperature(temperature, param)
-        super().__init__(param.shape, (), validate_args)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return ops.sigmoid(self.logits)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        p = clamp_probs(self.probs)
-        return p.log() - (-p).log1p()
+        self._set_probs_or_logits(probs, logits)
+        self.temperature = _temperature(temperature, self._param)
+        super().__init__(self._param.shape, (), validate_args)
 
     def rsample(self, sample_shape=()) -> Tensor:
         u = noise(self._extended_shape(sample_shape), self.logits, lambda g, s: g.random(s))
@@ -65,18 +51,8 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + z - 2 * F.softplus(z)
 
 
-class RelaxedBernoulli(TransformedDistribution):
-    """RelaxedBernoulli(temperature, probs=None, logits=None): sigmoid of a
-    LogitRelaxedBernoulli draw, a value in (0, 1) that approaches Bernoulli(probs) as the
-    temperature goes to 0."""
-
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.unit_interval
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+class _Relaxed(TransformedDistribution):
+    """A relaxed distribution as a transform of its base: the parameters are the base's."""
 
     @property
     def temperature(self) -> Tensor:
@@ -91,7 +67,21 @@ class RelaxedBernoulli(TransformedDistribution):
         return self.base_dist.logits
 
 
-class ExpRelaxedCategorical(Distribution):
+class RelaxedBernoulli(_Relaxed):
+    """RelaxedBernoulli(temperature, probs=None, logits=None): sigmoid of a
+    LogitRelaxedBernoulli draw, a value in (0, 1) that approaches Bernoulli(probs) as the
+    temperature goes to 0."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+
+
+class ExpRelaxedCategorical(CategoricalEvents):
     """ExpRelaxedCategorical(temperature, probs=None, logits=None): the log of a
     RelaxedOneHotCategorical draw, log softmax((logits + Gumbel noise) / temperature)."""
 
@@ -100,23 +90,8 @@ class ExpRelaxedCategorical(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
-        self.temperature = _temperature(temperature,
-                                        self._categorical._param_tensor())
-        super().__init__(self._categorical.batch_shape,
-                         (self._categorical._num_events,), validate_args=False)
-        self._validate_args = self._categorical._validate_args
-
-    def _expand_parts(self, new, batch_shape) -> None:
-        new._categorical = self._categorical.expand(batch_shape)
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
+        super().__init__(probs, logits, validate_args)
+        self.temperature = _temperature(temperature, self._categorical._param_tensor())
 
     def rsample(self, sample_shape=()) -> Tensor:
         u = noise(self._extended_shape(sample_shape), self.logits, lambda g, s: g.random(s))
@@ -136,7 +111,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_norm
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_Relaxed):
     """RelaxedOneHotCategorical(temperature, probs=None, logits=None): the Gumbel-softmax
     (Concrete) distribution on the simplex; ``rsample`` is differentiable in the logits."""
 
@@ -147,15 +122,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
-
-    @property
-    def probs(self) -> Tensor:
-        return self.base_dist.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self.base_dist.logits
