@@ -15,6 +15,9 @@ from .legacy_linalg import (cholesky_inverse, cholesky_solve, ger, lu, lu_solve,
 from .special import igamma, igammac  # noqa: E402  (torch.igamma: special.gammainc)
 from . import distributions  # noqa: E402  (after linalg: MultivariateNormal uses it)
 from . import fft  # noqa: E402  (after ops: torch.fft's transforms)
+from . import signal  # noqa: E402  (torch.signal.windows)
+from .ops.spectral import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
+                           hann_window, istft, kaiser_window, stft)  # after fft: built on it
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .autograd import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
@@ -28,6 +31,9 @@ from .backend import device, finfo, get_rng_state, iinfo, set_rng_state
 from .ops import *  # noqa: F401,F403
 from .serialization import load, save
 from .tensor import Tensor
+from .ops.misc import *  # noqa: F401,F403  (after linalg: torch's remaining top-level names)
+from .runtime import *  # noqa: F401,F403  (threads, print options, determinism, default device)
+from .func_vmap import vmap
 
 __version__ = "0.1.0"
 

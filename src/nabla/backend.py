@@ -325,14 +325,24 @@ _pool_pid = None
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used for large elementwise ops on the CPU (BLAS has its own setting)."""
+    """The CPU threads nabla uses: its pool for large elementwise and row-wise ops, and
+    BLAS (matmul, and the convolutions and linear layers built on it), which is limited
+    through ``threadpoolctl``. Until this is called, BLAS keeps its own default."""
     global _num_threads, _pool
-    if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive number, got {n}")
+    if isinstance(n, _builtins.bool) or not isinstance(n, (_builtins.int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    if _pool is not None:
+        _pool.shutdown(wait=False)
     _num_threads, _pool = _builtins.int(n), None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return
+    threadpool_limits(limits=_num_threads, user_api="blas")  # stays in force: no `with`
 
 
 def get_num_threads() -> int:
+    """The thread count ``set_num_threads`` last set (nabla's elementwise pool and BLAS)."""
     return _num_threads
 
 

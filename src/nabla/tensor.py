@@ -8,6 +8,7 @@ and in-place updates.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -547,8 +548,7 @@ class Tensor:
         arr = backend.to_device(self.array, backend.CPU)
         if arr.dtype == backend.bfloat16:  # NumPy's printer has no float layout for it
             arr = arr.astype(np.float32)
-        body = np.array2string(arr, separator=", ", precision=4, threshold=1000,
-                               edgeitems=3, prefix="tensor(")
+        body = np.array2string(arr, separator=", ", prefix="tensor(", **_print_options(arr))
         extras = []
         if self.array.dtype not in (backend.float32, backend.int64, backend.bool_) or arr.size == 0:
             extras.append(f"dtype=nabla.{backend.dtype_name(self.dtype)}")
@@ -566,6 +566,25 @@ class Tensor:
 
 
 from .autograd import api as _api  # noqa: E402  (api needs nothing from this module)
+
+
+def _print_options(arr) -> dict:
+    """``np.array2string`` options from ``nabla.set_printoptions`` for the CPU array ``arr``.
+    Like PyTorch, non-integral floats show exactly ``precision`` digits (1.5000)."""
+    from .runtime import PRINT_OPTIONS as opts
+
+    out = dict(precision=opts["precision"], edgeitems=opts["edgeitems"],
+               max_line_width=opts["linewidth"], threshold=min(opts["threshold"], sys.maxsize))
+    if arr.dtype.kind in "fc" and arr.size:
+        finite = arr[np.isfinite(arr)]
+        if finite.size and np.any(finite != np.round(finite)):
+            out["floatmode"] = "fixed"
+        if opts["sci_mode"] is False:
+            out["suppress"] = True
+        elif opts["sci_mode"] is True:
+            spec = (" " if np.any(np.signbit(arr.real)) else "") + f".{opts['precision']}e"
+            out["formatter"] = {"float_kind": lambda v: format(v, spec)}
+    return out
 
 
 class _HookHandle:

@@ -94,6 +94,15 @@ class inference_mode(_GradSwitch):
         self._args = (mode,)
         self._mode = not mode
 
+    def __enter__(self):  # also recorded for nabla.is_inference_mode_enabled()
+        self._prev_inference = getattr(STATE, "inference", False)
+        STATE.inference = not self._mode
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        STATE.inference = self._prev_inference
+        return super().__exit__(*exc)
+
 
 def is_grad_enabled() -> bool:
     return STATE.grad_enabled

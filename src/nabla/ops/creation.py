@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, runtime
 from ..tensor import Tensor
 
 
 def _place(array, dtype, device, requires_grad: bool) -> Tensor:
-    dev = backend.device(device) if device is not None else backend.CPU
+    dev = backend.device(device) if device is not None else runtime.default_device
     if dtype is not None:
         array = array.astype(backend.as_dtype(dtype), copy=False)
     t = Tensor._wrap(backend.to_device(array, dev))
@@ -85,12 +85,12 @@ def _size(size) -> tuple:
 
 
 def _xp(device):
-    return backend.device(device if device is not None else "cpu").xp
+    return backend.device(device if device is not None else runtime.default_device).xp
 
 
 def _build(fn, size, dtype, device, requires_grad, *args):
     dt = backend.as_dtype(dtype)
-    dev = backend.device(device if device is not None else "cpu")
+    dev = backend.device(device if device is not None else runtime.default_device)
     with _on(dev):
         arr = fn(*args, _size(size), dtype=dt) if args else fn(_size(size), dtype=dt)
     t = Tensor._wrap(arr)
