@@ -51,13 +51,16 @@ def _pair(a, b) -> tuple[Tensor, Tensor]:
         from .creation import tensor
         a = tensor(a)
         b = lift(b, a)
-    ka, kb = dtype_kind(a.dtype), dtype_kind(b.dtype)
-    if (a.ndim == 0) != (b.ndim == 0) and a.dtype != b.dtype:
+    aa, ba = a.array, b.array
+    if aa.dtype == ba.dtype:  # e.g. a tensor and a Python number lifted to its dtype
+        return a, b
+    ka, kb = dtype_kind(aa.dtype), dtype_kind(ba.dtype)
+    if (aa.ndim == 0) != (ba.ndim == 0):
         # PyTorch: a 0-d tensor does not widen a dimensioned operand of its own category or
         # a higher one (float16 tensor * 0-d float32 -> float16); NumPy would widen it
-        dim_kind, zero_kind = (kb, ka) if a.ndim == 0 else (ka, kb)
+        dim_kind, zero_kind = (kb, ka) if aa.ndim == 0 else (ka, kb)
         if _CATEGORY.get(zero_kind, 4) <= _CATEGORY.get(dim_kind, -1):
-            if a.ndim == 0:
+            if aa.ndim == 0:
                 return a.to(b.dtype), b
             return a, b.to(a.dtype)
     if ka != kb:
