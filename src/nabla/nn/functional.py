@@ -1,4 +1,5 @@
 """Stateless layer functions, where PyTorch puts them (``import nabla.nn.functional as F``)."""
+from ._functional_more import *  # noqa: F401,F403
 from ..ops.activation import *  # noqa: F401,F403
 from ..ops.attention import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403

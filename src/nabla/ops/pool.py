@@ -12,7 +12,8 @@ The primitives:
   vjp scatters the gradient back there (``PlaneScatter``) and its jvp gathers
   the tangent (``PlaneGather``). These two are each other's adjoint, so max
   pooling is differentiable to any order. ``AdaptiveMaxPool`` is the same over
-  PyTorch's variable adaptive windows. On CuPy float arrays, 1-D and 2-D max
+  PyTorch's variable adaptive windows, and ``FractionalMaxPool`` over fixed-size windows
+  at pseudo-random starts (fractional max pooling). On CuPy float arrays, 1-D and 2-D max
   pooling is one GPU kernel, and so is its first-order vjp (``kernels.pool``).
 * ``WindowSum`` sums each (zero-padded) window, ``WindowSumT`` is its adjoint
   (every output spread back over its window); average pooling divides the sum
@@ -748,6 +749,147 @@ def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices:
     return adaptive_max_pool3d(input, output_size, True)
 
 
+# -- fractional max pooling ----------------------------------------------------------------------
+def _fractional_starts(samples: np.ndarray, n: int, out: int, k: int) -> np.ndarray:
+    """Graham's pseudo-random window starts along one dimension: (P,) samples in [0, 1)
+    -> (P, out) starts in [0, n - k], the last window flush with the end.
+
+    Start i is floor((i + u) * a) - floor(u * a) with a = (n - k) / (out - 1), evaluated
+    in the samples' own dtype, as PyTorch does in the input's: the same samples then give
+    the same windows, bit for bit.
+    """
+    starts = np.empty(samples.shape + (out,), dtype=np.int64)
+    if out > 1:
+        real = samples.dtype.type
+        alpha = real(n - k) / real(out - 1)
+        i = np.arange(out - 1).astype(samples.dtype)
+        scaled = ((i + samples[:, None]) * alpha).astype(np.int64)
+        starts[:, :-1] = scaled - (samples * alpha).astype(np.int64)[:, None]
+    starts[:, -1] = n - k
+    return starts
+
+
+class FractionalMaxPool(MaxPool):
+    """Max over windows of a fixed ``kernel`` whose starts (per plane and dimension) are
+    given as ``starts``: a list over spatial dims of (N, C, out) int arrays. The rules are
+    ``MaxPool``'s (scatter to, gather from each maximum's position)."""
+
+    def forward(self, x, kernel, starts, unique, indices_out=None):
+        xp, nd = self.xp, len(kernel)
+        n, c = x.shape[:2]
+        out_size = tuple(s.shape[-1] for s in starts)
+        batch = xp.arange(n).reshape((n, 1) + (1,) * nd)
+        channel = xp.arange(c).reshape((1, c) + (1,) * nd)
+        # dim i's starts, shaped to broadcast along output dim i of (N, C, *out)
+        grids = []
+        for i, s in enumerate(starts):
+            shape = [n, c] + [1] * nd
+            shape[2 + i] = out_size[i]
+            grids.append(xp.asarray(s.reshape(shape)))
+        offsets = list(product(*(range(k) for k in kernel)))
+        best = xp.full((n, c) + out_size, _lowest(xp, x.dtype), dtype=x.dtype)
+        which = xp.zeros(best.shape, dtype=np.int32)
+        parts = ((j, x[(batch, channel) + tuple(g + o for g, o in zip(grids, off))])
+                 for j, off in enumerate(offsets))
+        _running_max(xp, parts, best, which)  # first maximum wins, NaN propagates
+        table = np.array(offsets, dtype=np.int64).reshape(-1, nd)
+        positions = [g + xp.asarray(table[:, i]).take(which) for i, g in enumerate(grids)]
+        self._setup(x, _ravel_positions(positions, x.shape[2:]), unique, indices_out)
+        return best
+
+
+def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size, output_size,
+                         output_ratio, return_indices: bool, _random_samples):
+    x, unbatched = _batched(input, nd, op)
+    _require_float(x, op)
+    kernel = _ntuple(kernel_size, nd, "kernel_size", op)
+    if min(kernel) < 1:
+        raise ValueError(f"{op}: kernel_size must be positive, got {kernel}")
+    in_size = tuple(x.shape[2:])
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is not None:
+        size = _ntuple(output_size, nd, "output_size", op)
+    else:
+        ratio = (output_ratio,) * nd if isinstance(output_ratio, numbers.Real) else output_ratio
+        if len(ratio) == 1:
+            ratio = tuple(ratio) * nd
+        if len(ratio) != nd:
+            raise TypeError(f"{op}: output_ratio must be a number or {nd} numbers, got "
+                            f"{output_ratio!r}")
+        size = tuple(int(n * r) for n, r in zip(in_size, ratio))
+    if min(size) < 1:
+        raise RuntimeError(f"{op}: output size {size} must be positive (input of spatial "
+                           f"size {in_size}, output_ratio {output_ratio})")
+    if any(o + k - 1 > n for o, k, n in zip(size, kernel, in_size)):
+        raise RuntimeError(f"{op}: {size} windows of kernel_size {kernel} need a spatial size "
+                           f"of at least {tuple(o + k - 1 for o, k in zip(size, kernel))}, got "
+                           f"an input of shape {tuple(input.shape)}")
+    n, c = x.shape[:2]
+    if _random_samples is None:
+        from .random import rand  # the seeded default generator, as torch.rand
+        _random_samples = rand(n, c, nd, dtype=x.dtype, device=x.device)
+    if not isinstance(_random_samples, Tensor) or backend.dtype_kind(
+            _random_samples.dtype) != "f":
+        raise TypeError(f"{op}: _random_samples must be a floating point Tensor")
+    shape = tuple(_random_samples.shape)
+    if len(shape) != 3 or shape[0] < n or shape[1:] != (c, nd):
+        raise RuntimeError(f"{op}: expected _random_samples of shape (N >= {n}, {c}, {nd}) "
+                           f"for an input of shape {tuple(input.shape)}, got {shape}")
+    samples = _random_samples.detach().cpu().numpy()[:n].reshape(n * c, nd)
+    # PyTorch's sample order: (W, H) for 2-D, (T, H, W) for 3-D
+    column = (1, 0) if nd == 2 else (0, 1, 2)
+    starts = [_fractional_starts(samples[:, column[i]], in_size[i], size[i], kernel[i])
+              for i in range(nd)]
+    unique = all(bool((np.diff(s, axis=-1) >= k).all()) for s, k in zip(starts, kernel))
+    starts = [s.reshape(n, c, o) for s, o in zip(starts, size)]
+    found = [] if return_indices else None
+    out = _unbatch(FractionalMaxPool.apply(x, kernel=kernel, starts=starts, unique=unique,
+                                           indices_out=found), unbatched)
+    if not return_indices:
+        return out
+    return out, _unbatch(Tensor._wrap(found[0].astype(np.int64, copy=False)), unbatched)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None):
+    """Fractional max pooling (Graham, 2014): (N, C, H, W) or (C, H, W) -> (N, C, *out).
+
+    ``output_size`` windows of ``kernel_size`` per dimension (or ``int(size * output_ratio)``
+    of them) start at pseudo-random positions drawn from ``_random_samples`` (N, C, 2) in
+    [0, 1), ordered (W, H) as in PyTorch; drawn from nabla's default generator when not
+    given. The same samples give PyTorch's output exactly (given in the input's dtype; any
+    floating dtype is accepted). With ``return_indices`` also each maximum's flat position
+    in its (H, W) plane.
+    """
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None):
+    """Fractional max pooling of (N, C, D, H, W) or (C, D, H, W); ``_random_samples`` is
+    (N, C, 3), ordered (D, H, W). See ``fractional_max_pool2d``."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None):
+    """``fractional_max_pool2d(..., return_indices=True)``: always (values, indices)."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None):
+    """``fractional_max_pool3d(..., return_indices=True)``: always (values, indices)."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
+
+
 # -- unpooling ---------------------------------------------------------------------------------
 def _max_unpool(op: str, nd: int, input: Tensor, indices: Tensor, kernel_size, stride, padding,
                 output_size) -> Tensor:
@@ -1136,4 +1278,6 @@ __all__ = [
     "pixel_unshuffle", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]

@@ -1,5 +1,5 @@
 """Lazy layers: ``LazyLinear``, ``LazyConv1d/2d/3d``, ``LazyConvTranspose1d/2d/3d``,
-``LazyBatchNorm1d/2d``, ``LazyInstanceNorm1d/2d``.
+``LazyBatchNorm1d/2d/3d``, ``LazyInstanceNorm1d/2d/3d``.
 
 A lazy layer is built without its input size (``in_features``, ``in_channels``,
 ``num_features``): its parameters and buffers are ``UninitializedParameter`` /
@@ -22,7 +22,8 @@ from ..module import Module
 from ..parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
-from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,
+                            InstanceNorm2d, InstanceNorm3d)
 
 
 class LazyModuleMixin:
@@ -235,6 +236,11 @@ class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
     cls_to_become = BatchNorm2d
 
 
+class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
+    """``BatchNorm3d`` whose ``num_features`` is read off its first input (N, C, D, H, W)."""
+    cls_to_become = BatchNorm3d
+
+
 class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
     """``InstanceNorm1d`` whose ``num_features`` is read off its first input (N, C, L) or
     (C, L)."""
@@ -249,6 +255,13 @@ class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
     _unbatched_rank = 3
 
 
+class LazyInstanceNorm3d(_LazyNorm, InstanceNorm3d):
+    """``InstanceNorm3d`` whose ``num_features`` is read off its first input (N, C, D, H, W)
+    or (C, D, H, W)."""
+    cls_to_become = InstanceNorm3d
+    _unbatched_rank = 4
+
+
 __all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
            "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
-           "LazyInstanceNorm1d", "LazyInstanceNorm2d"]
+           "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm3d"]
