@@ -315,16 +315,15 @@ def _conv_input_grad(xp, g, w, b, geo: _Geometry):
     cg, kk = w.shape[1], math.prod(geo.kernel)
     groups, c = geo.groups, cg * geo.groups
     og = o // groups
-    if groups == 1:  # (O, kk*C): one GEMM (a stack of kk small ones measured 4x slower)
-        wk = xp.ascontiguousarray(w.reshape(o, c, kk).transpose(0, 2, 1)).reshape(o, kk * c)
-    else:            # (kk, G, O/G, C/G)
-        wk = xp.ascontiguousarray(w.reshape(groups, og, cg, kk).transpose(3, 0, 1, 2))
+    # (kk, O, C) for groups == 1, else (kk, G, O/G, C/G)
+    wk = xp.ascontiguousarray(w.reshape(groups, og, cg, kk).transpose(3, 0, 1, 2))
+    if groups == 1:
+        wk = wk.reshape(kk, o, c)
     out = xp.zeros((n, *geo.padded_size, c), dtype=g.dtype)
     for s, e in _chunks(xp, n, math.prod(geo.out_size) * kk * c):
         gm = _rows(g[s:e])                                        # (Mc, O)
         if groups == 1:
-            flat = backend.matmul(xp, gm, wk)                     # (Mc, kk*C)
-            dcols = flat.reshape(-1, kk, c).transpose(1, 0, 2)    # (kk, Mc, C), a view
+            dcols = backend.matmul(xp, gm, wk)                    # (kk, Mc, C)
         else:
             dcols = backend.matmul(xp, gm.reshape(-1, groups, og).transpose(1, 0, 2), wk)
             dcols = dcols.transpose(0, 2, 1, 3)                   # (kk, Mc, G, C/G)
