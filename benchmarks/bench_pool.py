@@ -1,11 +1,14 @@
 """Pooling and upsampling speed against PyTorch 2.13 CPU (see common.py for the method).
 
-    python benchmarks/bench_pool.py
+    python benchmarks/bench_pool.py              # every case
+    python benchmarks/bench_pool.py grid_sample  # the cases whose name contains a word
 
 Prints a markdown table of median times and nabla/PyTorch ratios (below 1 means
 nabla is faster), forward alone and forward + backward, float32.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -15,6 +18,18 @@ import nabla as nb
 import nabla.nn.functional as F
 
 TF = torch.nn.functional
+# a fixed sampling grid in [-1.1, 1.1]^2 for grid_sample, (8, 32, 32, 2)
+GRID = np.random.default_rng(1).uniform(-1.1, 1.1, (8, 32, 32, 2)).astype(np.float32)
+GRID_N, GRID_T = nb.tensor(GRID), torch.tensor(GRID)
+
+
+def _grid_case(mode: str, padding: str):
+    return (f"grid_sample {mode} {padding}, 8x16x32x32 at 32x32 points", (8, 16, 32, 32),
+            lambda x: F.grid_sample(x, GRID_N, mode=mode, padding_mode=padding,
+                                    align_corners=False),
+            lambda x: TF.grid_sample(x, GRID_T, mode=mode, padding_mode=padding,
+                                     align_corners=False))
+
 
 CASES = [  # (name, input shape, nabla op, torch op)
     ("max_pool2d 2x2, LeNet 64x6x28x28", (64, 6, 28, 28),
@@ -34,13 +49,18 @@ CASES = [  # (name, input shape, nabla op, torch op)
      lambda x: TF.interpolate(x, scale_factor=2, mode="bilinear")),
     ("interpolate nearest x2, 16x32x32x32", (16, 32, 32, 32),
      lambda x: F.interpolate(x, scale_factor=2), lambda x: TF.interpolate(x, scale_factor=2)),
+    _grid_case("bilinear", "zeros"), _grid_case("bilinear", "reflection"),
+    _grid_case("nearest", "border"), _grid_case("bicubic", "zeros"),
 ]
 
 
 def main() -> None:
     rows = []
     rng = np.random.default_rng(0)
+    words = sys.argv[1:]
     for name, shape, fn_n, fn_t in CASES:
+        if words and not any(w in name for w in words):
+            continue
         x = rng.standard_normal(shape).astype(np.float32)
         xn, xt = nb.tensor(x), torch.tensor(x)
         with nb.no_grad(), torch.no_grad():

@@ -72,13 +72,17 @@ class PlaneAdd(Function):
         self.pos = pos
         xp = self.xp
         n, c = shape[:2]
-        flat = _flat_index(xp, pos, c, math.prod(shape[2:])).ravel()
-        size = math.prod(shape)
-        if xp is np:  # bincount is several times faster than add.at on the CPU
-            out = np.bincount(flat, weights=g.reshape(-1), minlength=size).astype(g.dtype)
-        else:
-            out = xp.zeros(size, dtype=g.dtype)
-            xp.add.at(out, flat, g.reshape(-1))  # atomic adds on the GPU
+        plane = math.prod(shape[2:])
+        if xp is np:  # one bincount per channel: 2-4x faster than one over (N, C, Q) or add.at
+            idx = _row_index(xp, pos, plane)
+            g3 = g.reshape(n, c, math.prod(g.shape[2:]))
+            out = np.empty((n, c, plane), dtype=g.dtype)
+            for j in range(c):
+                out[:, j] = np.bincount(idx, weights=g3[:, j].ravel(),
+                                        minlength=n * plane).reshape(n, plane)
+            return out.reshape(shape)
+        out = xp.zeros(math.prod(shape), dtype=g.dtype)
+        xp.add.at(out, _flat_index(xp, pos, c, plane).ravel(), g.reshape(-1))  # atomic on a GPU
         return out.reshape(shape)
 
     def vjp(self, gg):
@@ -211,6 +215,7 @@ class GridSample(Function):
             self.shift.append(None if t is None else t - slope * g)
             per_dim.append((taps_i, None if t is None else _tap_weights(t, mode)))
         self.neighbours = []  # (tap index per dim, pos, valid or None)
+        rows, plane = _plane_rows(xp, x), math.prod(sizes)
         out = None
         for combo in product(range(taps), repeat=nd):
             pos, valid, weight = 0, None, None
@@ -225,11 +230,14 @@ class GridSample(Function):
             self.neighbours.append((combo, pos, valid))
             if valid is not None:
                 weight = valid.astype(x.dtype) if weight is None else weight * valid
-            term = _take(xp, x, pos)
+            term = _take_rows(xp, rows, pos, plane)                     # (N * Q, C)
             if weight is not None:
-                term = term * weight[:, None]
-            out = term if out is None else out + term
-        return out
+                term *= weight.reshape(-1, 1)
+            if out is None:
+                out = term
+            else:
+                out += term
+        return _as_channels_first(out, pos.shape)
 
     # -- rules -----------------------------------------------------------------------------
     def _weights(self, grid: Tensor, slopes: bool):
@@ -319,11 +327,37 @@ class GridSample(Function):
         return out
 
 
-def _take(xp, x, pos):
-    """(N, C, *S) read at plane positions ``pos`` (N, *O): (N, C, *O)."""
+def _plane_rows(xp, x):
+    """(N, C, *S) as channels-last rows (N * prod(S), C): each plane position's C values
+    contiguous, so a gather copies whole rows (free when ``x`` is already channels-last)."""
     n, c = x.shape[:2]
-    flat = _flat_index(xp, pos, c, math.prod(x.shape[2:]))
-    return x.reshape(-1)[flat].reshape((n, c) + pos.shape[1:])
+    plane = math.prod(x.shape[2:])
+    return xp.ascontiguousarray(xp.moveaxis(x.reshape(n, c, plane), 1, 2)).reshape(n * plane, c)
+
+
+def _row_index(xp, pos, plane: int):
+    """Rows of ``_plane_rows`` for plane positions ``pos`` (N, *O): flat (N * prod(O),)."""
+    n = pos.shape[0]
+    q = math.prod(pos.shape[1:])
+    return (xp.arange(n, dtype=np.int64).reshape(n, 1) * plane + pos.reshape(n, q)).ravel()
+
+
+def _take_rows(xp, rows, pos, plane: int):
+    """Rows at plane positions ``pos`` (N, *O): (N * prod(O), C)."""
+    return rows.take(_row_index(xp, pos, plane), axis=0)
+
+
+def _as_channels_first(rows, pos_shape: tuple):
+    """(N * prod(O), C) rows -> an (N, C, *O) view."""
+    c = rows.shape[1]
+    out = rows.reshape(tuple(pos_shape) + (c,))
+    return out.transpose((0, out.ndim - 1) + tuple(range(1, out.ndim - 1)))
+
+
+def _take(xp, x, pos):
+    """(N, C, *S) read at plane positions ``pos`` (N, *O): (N, C, *O), channels-last."""
+    return _as_channels_first(_take_rows(xp, _plane_rows(xp, x), pos, math.prod(x.shape[2:])),
+                              pos.shape)
 
 
 def _product(factors: list, mask):
