@@ -310,3 +310,12 @@ def test_data_is_a_tensor_view_outside_the_graph_as_in_pytorch():
     assert idx.tolist() == [1, 0] and values.tolist() == [5.0, 7.0]
     with pytest.raises(TypeError, match="Tensor.data: expected a Tensor, got list"):
         w.data = [1.0]
+
+
+def test_size_is_a_size_with_numel():
+    x = nb.ones(2, 3, 4)
+    assert x.size() == (2, 3, 4) and isinstance(x.size(), tuple)
+    assert type(x.size()) is nb.Size and x.size().numel() == 24
+    assert x.size()[1:] == (3, 4) and type(x.size()[1:]) is nb.Size
+    assert repr(x.size()) == "nabla.Size([2, 3, 4])"
+    assert x.size(1) == 3 and type(x.size(1)) is int

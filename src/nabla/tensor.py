@@ -20,6 +20,33 @@ if backend._cupy is not None:  # pragma: no cover - GPU machines only
     _NDARRAY_TYPES = (np.ndarray, backend._cupy.ndarray)
 
 
+class Size(tuple):
+    """A shape, as ``torch.Size``: a tuple of ints with ``numel()``; ``Tensor.size()`` returns
+    one (``Tensor.shape`` stays a plain tuple: it is read on every op)."""
+
+    def __new__(cls, sizes=()):
+        return super().__new__(cls, (int(s) for s in sizes))
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, index):
+        out = super().__getitem__(index)
+        return Size(out) if isinstance(index, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __repr__(self) -> str:
+        return f"nabla.Size({list(self)})"
+
+
+# -- predicates ------------------------------------------------------------------------------
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -93,7 +120,7 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.array.shape
+            return Size(self.array.shape)
         n = self.array.ndim
         if not -max(n, 1) <= dim < max(n, 1):
             raise IndexError(f"size(): dimension {dim} is out of range for a tensor with {n} "

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from . import loss as _loss
 from .creation import _place, full_like, tensor, zeros
 from .shape import broadcast_to, cat, narrow, pad, tril, triu
@@ -34,31 +34,6 @@ __all__ = [
 ]
 
 
-# -- Size ------------------------------------------------------------------------------------
-class Size(tuple):
-    """A shape: a tuple of ints with ``numel()`` (``Tensor.shape`` stays a plain tuple)."""
-
-    def __new__(cls, sizes=()):
-        return super().__new__(cls, (int(s) for s in sizes))
-
-    def numel(self) -> int:
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-    def __getitem__(self, index):
-        out = super().__getitem__(index)
-        return Size(out) if isinstance(index, slice) else out
-
-    def __add__(self, other):
-        return Size(tuple(self) + tuple(other))
-
-    def __repr__(self) -> str:
-        return f"nabla.Size({list(self)})"
-
-
-# -- predicates ------------------------------------------------------------------------------
 def _check_tensor(x, op: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
