@@ -40,20 +40,32 @@ def _current_level(level):
 
 
 def make_dual(tensor, tangent, *, level: int | None = None):
-    """A view of ``tensor`` that carries ``tangent`` at ``level`` (innermost by default)."""
+    """A view of ``tensor`` that carries ``tangent`` at ``level`` (innermost by default).
+
+    The primal is floating point or complex; the tangent is cast to its dtype (a real
+    tangent of a complex primal points along the real axis). Complex tangents follow
+    the ops' jvp rules: ``f'(z) * t`` for a holomorphic ``f`` -- no conjugate, unlike
+    reverse mode -- and the real-linear map of ``real``, ``imag``, ``conj``, ``abs``
+    and ``angle`` (see ``ops/complex.py``)."""
     from ..tensor import Tensor
 
     level = _current_level(level)
     if tangent.shape != tensor.shape:
         raise ValueError(f"make_dual: tangent of shape {tuple(tangent.shape)} does not match "
                          f"primal of shape {tuple(tensor.shape)}")
-    if dtype_kind(tensor.array.dtype) != "f":
-        raise ValueError(f"make_dual: primal must be floating point, got {tensor.dtype}")
+    kind = dtype_kind(tensor.array.dtype)
+    if kind not in "fc":
+        raise ValueError(f"make_dual: primal must be floating point or complex, got "
+                         f"{tensor.dtype}")
+    tangent = tangent if isinstance(tangent, Tensor) else Tensor(tangent)
+    if kind == "f" and dtype_kind(tangent.array.dtype) == "c":
+        # the cast to the primal's dtype would drop the imaginary part without a word
+        raise ValueError(f"make_dual: a real primal ({tensor.dtype}) cannot carry a complex "
+                         f"tangent ({tangent.dtype}); make the primal complex first")
     from ..ops.convert import alias
 
     dual = alias(tensor)  # a new graph node: keeps reverse-mode links and outer tangents
     dual._tangents = dict(tensor._tangents or {})
-    tangent = tangent if isinstance(tangent, Tensor) else Tensor(tangent)
     dual._tangents[level] = tangent.to(tensor.dtype)
     return dual
 

@@ -113,13 +113,19 @@ class _Call:
     rebuild: Callable     # flat per-leaf results -> the structure of argnums
 
 
-def _own_input(x, what: str, own_ids: set):
-    """A new graph node for ``x``: linked to whatever ``x`` is linked to (see module doc)."""
+def _own_input(x, what: str, own_ids: set, complex_ok: bool = True):
+    """A new graph node for ``x``: linked to whatever ``x`` is linked to (see module doc).
+
+    Complex inputs are differentiated by ``grad`` and ``vjp`` (PyTorch's convention, see
+    ``ops/complex.py``); the Jacobian transforms refuse them, as ``torch.func`` does."""
     from ..ops.convert import alias
 
-    if dtype_kind(x.dtype) != "f":
-        raise TypeError(f"{what} has dtype {x.dtype}; only floating-point tensors can be "
-                        f"differentiated")
+    kind = dtype_kind(x.dtype)
+    if kind == "c" and not complex_ok:
+        raise TypeError(f"{what} has dtype {x.dtype}; {_NO_COMPLEX_JACOBIAN}")
+    if kind not in "fc":
+        raise TypeError(f"{what} has dtype {x.dtype}; only floating-point and complex tensors "
+                        f"can be differentiated")
     y = alias(x)
     if y._node is None:
         y.requires_grad_(True)
@@ -127,13 +133,14 @@ def _own_input(x, what: str, own_ids: set):
     return y
 
 
-def _prepare(args, argnums, caller: str) -> _Call:
+def _prepare(args, argnums, caller: str, complex_ok: bool = True) -> _Call:
     positions, single = _check_argnums(argnums, len(args), caller)
     args = list(args)
     leaves, own_ids, rebuilds, sizes = [], set(), [], []
     for n in positions:
         arg_leaves, rebuild = _flatten(args[n], f"{caller}: argument {n}")
-        mine = [_own_input(x, f"{caller}: argument {n}", own_ids) for x in arg_leaves]
+        mine = [_own_input(x, f"{caller}: argument {n}", own_ids, complex_ok)
+                for x in arg_leaves]
         args[n] = rebuild(mine)
         leaves.extend(mine)
         rebuilds.append(rebuild)
@@ -312,6 +319,7 @@ def func_jvp(func: Callable, primals, tangents, *, has_aux: bool = False):
 
     ``primals`` and ``tangents`` are tuples (one entry per argument of ``func``) of Tensors
     or of matching tuples/lists/dicts of Tensors; ``jvp_out`` has the structure of ``output``.
+    Primals may be complex: a holomorphic ``f`` gives ``f'(z) * t`` (see ``make_dual``).
     """
     from ..ops.creation import zeros_like
 
@@ -343,9 +351,12 @@ def func_jvp(func: Callable, primals, tangents, *, has_aux: bool = False):
 def _dual(x, u, n: int):
     if not isinstance(u, Tensor):
         raise TypeError(f"jvp: tangent {n} is a {type(u).__name__}, expected a Tensor")
-    if dtype_kind(x.dtype) != "f":
-        raise TypeError(f"jvp: primal {n} has dtype {x.dtype}; only floating-point tensors "
-                        f"can carry tangents")
+    if dtype_kind(x.dtype) not in "fc":
+        raise TypeError(f"jvp: primal {n} has dtype {x.dtype}; only floating-point and "
+                        f"complex tensors can carry tangents")
+    if dtype_kind(x.dtype) == "f" and dtype_kind(u.dtype) == "c":
+        raise TypeError(f"jvp: primal {n} is real ({x.dtype}) but its tangent is complex "
+                        f"({u.dtype}); make the primal complex first")
     if u.shape != x.shape:
         raise ValueError(f"jvp: tangent {n} has shape {tuple(u.shape)} but primal {n} has "
                          f"shape {tuple(x.shape)}")
@@ -367,9 +378,18 @@ def _zeros(shape: tuple, like):
     return zeros(shape, dtype=like.dtype, device=like.device)
 
 
+#: why jacrev and jacfwd refuse complex tensors: the Jacobian of a function that is not
+#: holomorphic (abs, conj, real) is no complex matrix; torch.func refuses them too
+_NO_COMPLEX_JACOBIAN = ("jacobians of complex tensors are not supported (as in torch.func); "
+                        "split them with view_as_real / view_as_complex")
+
+
 def _check_float_outputs(leaves: list, caller: str) -> None:
     for i, o in enumerate(leaves):
-        if dtype_kind(o.dtype) != "f":
+        kind = dtype_kind(o.dtype)
+        if kind == "c":
+            raise TypeError(f"{caller}: output {i} has dtype {o.dtype}; {_NO_COMPLEX_JACOBIAN}")
+        if kind != "f":
             raise TypeError(f"{caller}: output {i} has dtype {o.dtype}; only floating-point "
                             f"outputs can be differentiated")
 
@@ -381,7 +401,7 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False) -> Callable:
     tuple outputs / tuple ``argnums`` give nested tuples (outputs outside).
     """
     def jac_fn(*args, **kwargs):
-        call = _prepare(args, argnums, "jacrev")
+        call = _prepare(args, argnums, "jacrev", complex_ok=False)
         with enable_grad():
             out, aux = _split_aux(func(*call.args, **kwargs), has_aux, "jacrev")
         out_leaves, out_rebuild = _flatten(out, "jacrev: the function's output")
@@ -439,6 +459,9 @@ def jacfwd(func: Callable, argnums=0, *, has_aux: bool = False) -> Callable:
             leaves, rebuild = _flatten(args[n], f"jacfwd: argument {n}")
             rebuilds[n] = rebuild
             for i, x in enumerate(leaves):
+                if dtype_kind(x.dtype) == "c":
+                    raise TypeError(f"jacfwd: argument {n} has dtype {x.dtype}; "
+                                    f"{_NO_COMPLEX_JACOBIAN}")
                 if dtype_kind(x.dtype) != "f":
                     raise TypeError(f"jacfwd: argument {n} has dtype {x.dtype}; only "
                                     f"floating-point tensors can be differentiated")
