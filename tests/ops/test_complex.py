@@ -401,3 +401,20 @@ def test_backward_of_a_complex_scalar_needs_an_explicit_gradient():
     (z * z).sum().backward(nabla.tensor(np.array(1 + 0j)))
     # PyTorch: d/dz* of sum(z^2) with grad 1 is conj(2z)
     np.testing.assert_allclose(z.grad.numpy(), np.conj(2 * np.array([1 + 2j, 3 - 1j])))
+
+
+@pytest.mark.parametrize("name", ["prod", "cumprod"])
+@pytest.mark.parametrize("values", [[1 + 2j, 0.5 - 1j, -1 + 0.3j], [1 + 2j, 0j, -1 + 0.3j]],
+                         ids=["no-zero", "a-zero"])
+def test_product_gradients_conjugate(name, values):
+    """prod and cumprod of complex inputs: g * conj(d out / d x), with and without zeros."""
+    z = np.array(values)
+    fn = (lambda t: t.prod()) if name == "prod" else (lambda t: t.cumprod(0))
+    assert gradcheck(fn, (nabla.tensor(z, requires_grad=True),))
+    if torch is not None:
+        weight = np.array([0.3 - 1j])
+        a = nabla.tensor(z, requires_grad=True)
+        (fn(a) * nabla.tensor(weight)).real.sum().backward()
+        t = torch.tensor(z, requires_grad=True)
+        (fn(t) * torch.tensor(weight)).real.sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)

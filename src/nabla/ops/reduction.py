@@ -19,8 +19,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from .elementwise import (NoGrad, abs, exp, isnan, log, logical_not, maximum, minimum, sqrt,
-                          where)
+from .elementwise import (NoGrad, _conj, abs, exp, isnan, log, logical_not, maximum, minimum,
+                          sqrt, where)
 from .index import IndexAddInto, gather
 
 # The named results of selections, like torch.return_types.max(values=..., indices=...).
@@ -316,7 +316,7 @@ class Prod(Function):
         return _product_of_others(x, self.axes, _keep(self.out, x.shape, self.axes))
 
     def vjp(self, g):
-        return _keep(g, self.inputs[0].shape, self.axes) * self._others()
+        return _keep(g, self.inputs[0].shape, self.axes) * _conj(self._others())
 
     def jvp(self, t):
         return sum(t * self._others(), self.axes, keepdim=self.keepdim)
@@ -713,6 +713,11 @@ class Cumprod(Function):
         return self.xp.cumprod(x, axis=axis)
 
     def vjp(self, g):
+        if g.array.dtype.kind == "c":  # g * conj(J) = conj(conj(g) * J): the rule below is g * J
+            return _conj(self._vjp(_conj(g)))
+        return self._vjp(g)
+
+    def _vjp(self, g):
         x, out = self.inputs[0], self.out
         zero_rows = self._zero_rows()
         if zero_rows is None:
