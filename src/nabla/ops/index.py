@@ -429,28 +429,40 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return input + IndexAddInto.apply(src, index=_along_dim(data, dim), shape=input.shape)
 
 
+def _index_rows(op: str, input: Tensor, dim: int, index) -> tuple:
+    """(dim, the 1-D index array) for the ``index_*`` ops, checked."""
+    dim = _dim(dim, input.ndim, op)
+    data = _index_data(index, input, op)
+    if data.ndim > 1:
+        raise IndexError(f"{op}: index must be 1-D, got shape {tuple(data.shape)}")
+    return dim, data.reshape(-1)
+
+
+def _check_index_source(op: str, input: Tensor, dim: int, data, source) -> tuple:
+    """``source`` checked against ``input`` for the ``index_*`` ops: a Tensor of input's dtype
+    and shape, but with ``len(index)`` along ``dim``; returns that shape."""
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{op}: source must be a Tensor, got {type(source).__name__}")
+    want = input.shape[:dim] + (data.size,) + input.shape[dim + 1:]
+    if source.shape != want:
+        raise RuntimeError(f"{op}: source of shape {tuple(source.shape)} does not match the "
+                           f"expected shape {want} (input {tuple(input.shape)} with dimension "
+                           f"{dim} of size len(index) = {data.size})")
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"{op}: expected source to have the input's dtype {input.dtype}, "
+                           f"got {source.dtype}")
+    _check_array_range(op, data, dim, input.shape[dim], allow_negative=False)
+    return want
+
+
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
               alpha=1) -> Tensor:
     """``input`` with ``alpha * source`` added at rows ``index`` along ``dim``; ``source``
     has ``input``'s shape with ``dim`` of size ``len(index)``."""
-    dim = _dim(dim, input.ndim, "index_add")
-    data = _index_data(index, input, "index_add")
-    if data.ndim > 1:
-        raise IndexError(f"index_add: index must be 1-D, got shape {tuple(data.shape)}")
-    data = data.reshape(-1)
-    if not isinstance(source, Tensor):
-        raise TypeError(f"index_add: source must be a Tensor, got {type(source).__name__}")
-    if input.ndim == 0:
+    dim, data = _index_rows("index_add", input, dim, index)
+    if input.ndim == 0 and isinstance(source, Tensor):
         return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
-    want = input.shape[:dim] + (data.size,) + input.shape[dim + 1:]
-    if source.shape != want:
-        raise RuntimeError(f"index_add: source of shape {tuple(source.shape)} does not match "
-                           f"the expected shape {want} (input {tuple(input.shape)} with "
-                           f"dimension {dim} of size len(index) = {data.size})")
-    if source.dtype != input.dtype:
-        raise RuntimeError(f"index_add: expected source to have the input's dtype "
-                           f"{input.dtype}, got {source.dtype}")
-    _check_array_range("index_add", data, dim, input.shape[dim], allow_negative=False)
+    _check_index_source("index_add", input, dim, data, source)
     if alpha != 1:
         source = source * alpha
     where = (slice(None),) * dim + (data,)
@@ -460,11 +472,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries ``index`` (1-D) of ``input`` along ``dim``; that dimension becomes
     ``len(index)`` long."""
-    dim = _dim(dim, input.ndim, "index_select")
-    data = _index_data(index, input, "index_select")
-    if data.ndim > 1:
-        raise IndexError(f"index_select: index must be 1-D, got shape {tuple(data.shape)}")
-    data = data.reshape(-1)
+    dim, data = _index_rows("index_select", input, dim, index)
     if input.ndim == 0:
         return index_select(input.reshape(1), 0, index).reshape(data.shape)
     _check_array_range("index_select", data, dim, input.shape[dim], allow_negative=False)
@@ -660,11 +668,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     ``source``'s; the replaced rows get no gradient from ``input``."""
     if input.ndim == 0:
         return index_copy(input.reshape(1), 0, index, source.reshape(-1)).reshape(())
-    dim = _dim(dim, input.ndim, "index_copy")
-    data = _index_data(index, input, "index_copy")
-    if data.ndim > 1:
-        raise IndexError(f"index_copy: index must be 1-D, got shape {tuple(data.shape)}")
-    data = data.reshape(-1)
+    dim, data = _index_rows("index_copy", input, dim, index)
     _check_array_range("index_copy", data, dim, input.shape[dim], allow_negative=False)
     return _overwrite("index_copy", input, (slice(None),) * dim + (data,), source)
 
@@ -820,22 +824,8 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     if input.ndim == 0:
         return index_reduce(input.reshape(1), dim, index, source.reshape(-1), reduce,
                             include_self=include_self).reshape(())
-    dim = _dim(dim, input.ndim, "index_reduce")
-    data = _index_data(index, input, "index_reduce")
-    if data.ndim > 1:
-        raise IndexError(f"index_reduce: index must be 1-D, got shape {tuple(data.shape)}")
-    data = data.reshape(-1)
-    if not isinstance(source, Tensor):
-        raise TypeError(f"index_reduce: source must be a Tensor, got {type(source).__name__}")
-    want = input.shape[:dim] + (data.size,) + input.shape[dim + 1:]
-    if source.shape != want:
-        raise RuntimeError(f"index_reduce: source of shape {tuple(source.shape)} does not "
-                           f"match the expected shape {want} (input {tuple(input.shape)} with "
-                           f"dimension {dim} of size len(index) = {data.size})")
-    if source.dtype != input.dtype:
-        raise RuntimeError(f"index_reduce: expected source to have the input's dtype "
-                           f"{input.dtype}, got {source.dtype}")
-    _check_array_range("index_reduce", data, dim, input.shape[dim], allow_negative=False)
+    dim, data = _index_rows("index_reduce", input, dim, index)
+    want = _check_index_source("index_reduce", input, dim, data, source)
     xp = backend.get_array_module(data)
     rows = tuple(data.size if d == dim else 1 for d in range(input.ndim))
     grid = xp.broadcast_to(data.reshape(rows), want)
