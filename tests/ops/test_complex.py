@@ -418,3 +418,22 @@ def test_product_gradients_conjugate(name, values):
         t = torch.tensor(z, requires_grad=True)
         (fn(t) * torch.tensor(weight)).real.sum().backward()
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_of_complex_are_real(name):
+    """var of complex z is mean |z - mean(z)|^2 (real), as in PyTorch; gradients conjugate."""
+    z = RNG_C.standard_normal((3, 4)) + 1j * RNG_C.standard_normal((3, 4))
+    out = getattr(nabla.tensor(z), name)(1)
+    assert out.dtype == nabla.float64
+    expected = np.var(z, axis=1, ddof=1)
+    np.testing.assert_allclose(out.numpy(), np.sqrt(expected) if name == "std" else expected)
+    assert gradcheck(lambda t: getattr(t, name)(1), (nabla.tensor(z, requires_grad=True),))
+    if torch is not None:
+        a, t = nabla.tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+        getattr(a, name)(1).sum().backward()
+        getattr(t, name)(1).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10)
+
+
+RNG_C = np.random.default_rng(7)

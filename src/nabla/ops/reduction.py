@@ -258,12 +258,18 @@ def _correction(op: str, dim, unbiased, correction) -> tuple:
 
 def _var_and_mean(input: Tensor, op: str, dim, unbiased, keepdim: bool, correction):
     dim, correction = _correction(op, dim, unbiased, correction)
-    _require_float(input, op)
+    if input.dtype.kind != "c":
+        _require_float(input, op)
     axes = _axes(dim, input.ndim, op)
     center = mean(input, axes, keepdim=True)
     # two passes (subtract the mean, then square) avoid the cancellation of E[x^2] - E[x]^2
     deviation = input - center
-    squares = sum(deviation * deviation, axes, keepdim=keepdim)
+    if deviation.dtype.kind == "c":  # |z - mean|^2, real (as PyTorch's complex var)
+        from .complex import imag, real
+        deviation_sq = real(deviation) ** 2 + imag(deviation) ** 2
+    else:
+        deviation_sq = deviation * deviation
+    squares = sum(deviation_sq, axes, keepdim=keepdim)
     dof = builtins.max(_count(input.shape, axes) - correction, 0)
     if dof == 0:
         warnings.warn(f"{op}: degrees of freedom is <= 0 (correction={correction} for "
