@@ -36,8 +36,8 @@ type is under autocast at a time (a nested
 weights are not cached across uses. On the CPU, where PyTorch's policy depends on more
 than the op (3-D pooling, reflection and replication padding) or falls on an op nabla
 composes from others (``cdist``, ``trace``, ``quantile``, ``prelu``, ``mv``, ``dot``),
-nabla follows the ops it is made of; its GRU runs in the low dtype as on CUDA (PyTorch's
-CPU GRU stays in float32).
+nabla follows the ops it is made of. GRU and the LSTM and GRU cells step outside CPU
+autocast, as PyTorch's do (``nn.layers.recurrent``).
 
 bfloat16 has float32's range, so it needs no ``GradScaler``. On the CPU it is
 ml_dtypes' NumPy dtype: every op computes in float32 and rounds its output to

@@ -29,10 +29,12 @@ fused recurrence.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
 
+from ...autograd.grad_mode import STATE
 from ...ops.creation import empty, zeros
 from ...ops.dropout import dropout
 from ...ops.elementwise import sigmoid, tanh, where
@@ -94,6 +96,19 @@ def _shape_of(t) -> object:
 
 
 # -- the cells ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _outside_cpu_autocast():
+    """PyTorch's CPU autocast lowers LSTM and RNN but not GRU or the LSTM and GRU cells,
+    which run in their inputs' dtype: the same here (CUDA autocast lowers them all)."""
+    saved = STATE.autocast
+    if saved is not None and saved[0] == "cpu":
+        STATE.autocast = None
+    try:
+        yield
+    finally:
+        STATE.autocast = saved
+
+
 class RNNCellBase(Module):
     """A recurrent cell: one step h' = cell(x, h) on (B, input_size) or (input_size,)."""
     _cell = "rnn_tanh"
@@ -198,7 +213,8 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
-        return self._step(input, hx, 2)
+        with _outside_cpu_autocast():
+            return self._step(input, hx, 2)
 
 
 class GRUCell(RNNCellBase):
@@ -217,7 +233,8 @@ class GRUCell(RNNCellBase):
         self.reset_after = reset_after
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        return self._step(input, hx, 1, self.reset_after)[0]
+        with _outside_cpu_autocast():
+            return self._step(input, hx, 1, self.reset_after)[0]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
@@ -488,6 +505,10 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype,
                          reset_after=reset_after)
+
+    def forward(self, input, hx=None):
+        with _outside_cpu_autocast():
+            return super().forward(input, hx)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
