@@ -33,6 +33,8 @@ from .serialization import load, save
 from .tensor import Tensor
 from .ops.misc import *  # noqa: F401,F403  (after linalg: torch's remaining top-level names)
 from .runtime import *  # noqa: F401,F403  (threads, print options, determinism, default device)
+from . import compiler  # noqa: E402
+from .compiler import compile  # noqa: A001  (torch.compile: a no-op, nabla runs eagerly)
 from .func_vmap import vmap
 
 __version__ = "0.1.0"

@@ -89,6 +89,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     handed = {_owner(g.array) for g in root_grads}
     prev_mode, STATE.grad_enabled = STATE.grad_enabled, create_graph
     prev_in_backward, STATE.in_backward = STATE.in_backward, True
+    prev_capturing, STATE.capturing = STATE.capturing, capture is not None
     # rules run in the dtypes the forward chose: autocast never re-casts a backward
     prev_autocast, STATE.autocast = STATE.autocast, None
     try:
@@ -115,6 +116,7 @@ def run_backward(roots, root_grads, retain_graph: bool = False, create_graph: bo
     finally:
         STATE.grad_enabled = prev_mode
         STATE.in_backward = prev_in_backward
+        STATE.capturing = prev_capturing
         STATE.autocast = prev_autocast
 
 

@@ -19,6 +19,8 @@ class _State:
     anomaly: bool = False
     # True while the engine runs vjp rules and hooks (anomaly checks happen there)
     in_backward: bool = False
+    # True while that backward is ``autograd.grad`` (gradients captured, no ``.grad`` written)
+    capturing: bool = False
     # (device type, low-precision dtype) while ``nabla.autocast`` is on, else None
     autocast: tuple | None = None
 

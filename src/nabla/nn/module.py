@@ -743,6 +743,13 @@ class Module:
         them to shared memory for torch.multiprocessing), and CuPy memory is per process."""
         return self
 
+    def compile(self, *args, **kwargs) -> None:
+        """A no-op returning None, as PyTorch's in-place ``Module.compile``: nabla has no
+        compiler (``nabla.compile``), so the module keeps running eagerly."""
+        from ..compiler import compile
+
+        compile(self, *args, **kwargs)  # PyTorch's argument checks
+
     # -- printing -------------------------------------------------------------------------------
     def _head(self) -> str:
         """The first line of the repr, ``Linear(in_features=4, ...)``: how error messages

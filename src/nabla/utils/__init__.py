@@ -1,7 +1,11 @@
-"""``nabla.utils.data`` is ``nabla.data``, so ``torch.utils.data`` imports port."""
+"""``nabla.utils``: ``data`` (which is ``nabla.data``, so ``torch.utils.data`` imports port)
+and ``checkpoint`` (activation checkpointing, as ``torch.utils.checkpoint``)."""
 import sys as _sys
 
 from .. import data  # noqa: F401
+from . import checkpoint
+
+__all__ = ["checkpoint", "data"]
 
 # Register the alias (and its submodules) so that ``import nabla.utils.data`` and
 # ``from nabla.utils.data.dataloader import default_collate`` find the same
