@@ -1,4 +1,5 @@
-"""Peak memory of one forward+backward of a large MLP, nabla against PyTorch.
+"""Peak memory of one forward+backward, nabla against PyTorch: a large MLP, and a deep
+narrow stack with and without activation checkpointing (``utils.checkpoint``).
 
 Each framework runs in a fresh child process; the figure is the growth of the
 peak resident set size (``ru_maxrss``) over the process's size just before the
@@ -14,7 +15,7 @@ import sys
 CHILD = r"""
 import resource, sys
 import numpy as np
-fw = sys.argv[1]
+fw, workload = sys.argv[1], sys.argv[2]
 sizes = [4096, 4096, 4096, 4096, 10]
 batch = 512
 rng = np.random.default_rng(0)
@@ -36,28 +37,55 @@ tx, ty = lib.tensor(x), lib.tensor(y)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 import gc; gc.collect()
 cur = int(open("/proc/self/statm").read().split()[1]) * 4096 // 1024
-h = tx
-for i, w in enumerate(params):
-    h = h @ w
-    if i < len(params) - 1:
-        h = relu(h)
-loss = ce(h, ty)
-loss.backward()
+if workload == "mlp":
+    h = tx
+    for i, w in enumerate(params):
+        h = h @ w
+        if i < len(params) - 1:
+            h = relu(h)
+    loss = ce(h, ty)
+    loss.backward()
+else:  # 48 blocks Linear(512)-GELU-LayerNorm, batch 2048; "ckpt": 4 checkpointed segments
+    nn = lib.nn
+    lib.manual_seed(0)
+    blocks = nn.Sequential(*[nn.Sequential(nn.Linear(512, 512), nn.GELU(), nn.LayerNorm(512))
+                             for _ in range(48)])
+    xb = lib.tensor(rng.standard_normal((2048, 512), dtype=np.float32), requires_grad=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gc.collect()
+    cur = int(open("/proc/self/statm").read().split()[1]) * 4096 // 1024
+    if workload == "deep-ckpt":
+        if fw == "nabla":
+            from nabla.utils.checkpoint import checkpoint_sequential
+        else:
+            from torch.utils.checkpoint import checkpoint_sequential
+        out = checkpoint_sequential(blocks, 4, xb, use_reentrant=False)
+    else:
+        out = blocks(xb)
+    out.square().mean().backward()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(max(peak, before) - cur)
 """
 
 
-def measure(fw: str) -> float:
-    out = subprocess.run([sys.executable, "-c", CHILD, fw], capture_output=True, text=True,
-                         check=True)
+WORKLOADS = {
+    "mlp": "MLP 4096×4 layers, batch 512, forward+backward",
+    "deep": "48 × (Linear 512, GELU, LayerNorm), batch 2048, forward+backward",
+    "deep-ckpt": "the same, checkpoint_sequential in 4 segments",
+}
+
+
+def measure(fw: str, workload: str) -> float:
+    out = subprocess.run([sys.executable, "-c", CHILD, fw, workload], capture_output=True,
+                         text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024  # MiB
 
 
 if __name__ == "__main__":
-    runs = {fw: [measure(fw) for _ in range(3)] for fw in ("nabla", "torch")}
-    n, t = min(runs["nabla"]), min(runs["torch"])
     print("| workload | nabla | PyTorch | nabla / PyTorch |")
     print("| --- | --- | --- | --- |")
-    print(f"| peak RSS growth, MLP 4096×4 layers, batch 512, forward+backward | {n:.0f} MiB | "
-          f"{t:.0f} MiB | {n / t:.2f} |")
+    for workload in sys.argv[1:] or WORKLOADS:
+        runs = {fw: [measure(fw, workload) for _ in range(3)] for fw in ("nabla", "torch")}
+        n, t = min(runs["nabla"]), min(runs["torch"])
+        print(f"| peak RSS growth, {WORKLOADS[workload]} | {n:.0f} MiB | {t:.0f} MiB | "
+              f"{n / t:.2f} |")
