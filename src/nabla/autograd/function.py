@@ -16,6 +16,10 @@ The rules read the op's inputs as ``self.inputs`` and its output as
 rules themselves. ``vjp`` returns one cotangent per input (``None`` where an
 input needs none); a cotangent may keep the broadcast shape of the output: the
 engine reduces it to the input's shape in one place (``unbroadcast``).
+
+A subclass written the PyTorch way (``forward(ctx, ...)`` as a staticmethod on
+Tensors, ``ctx.save_for_backward``, a static ``backward``) is a custom function:
+``custom_function.py`` gives it its own ``apply`` when the class is created.
 """
 from __future__ import annotations
 
@@ -70,6 +74,17 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} has no forward-mode rule")
 
     # -- machinery ---------------------------------------------------------
+    def __init_subclass__(cls, **kwargs):
+        """A staticmethod ``forward`` marks a PyTorch-style custom function (nabla's
+        ops have an instance ``forward`` on arrays): it gets its own ``apply``."""
+        super().__init_subclass__(**kwargs)
+        for klass in cls.__mro__:
+            if "forward" in klass.__dict__:
+                if isinstance(klass.__dict__["forward"], staticmethod):
+                    from .custom_function import prepare
+                    prepare(cls)
+                return
+
     @property
     def name(self) -> str:
         return type(self).__name__
@@ -338,3 +353,10 @@ def _check_finite(array, what: str, where: str) -> None:
         raise FloatingPointError(
             f"detect_anomaly: {what} produced {bad} (output shape {tuple(array.shape)}, "
             f"dtype {array.dtype}); the op was created at {where}")
+
+
+# the PyTorch-style API, under the names PyTorch gives them (after Function: it subclasses it)
+from . import custom_function as _custom  # noqa: E402
+
+FunctionCtx = _custom.FunctionCtx
+once_differentiable = _custom.once_differentiable
