@@ -1,6 +1,6 @@
 """Utilities for modules: gradient clipping, parameter vectors, parametrizations, ..."""
 # submodules, as in PyTorch: nn.utils.rnn, nn.utils.stateless, ...
-from . import fusion, memory_format, parametrizations, parametrize, rnn, stateless
+from . import fusion, memory_format, parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .deprecated import clip_grad_norm
@@ -12,8 +12,8 @@ from .memory_format import (convert_conv2d_weight_memory_format,
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
-__all__ = ["parametrizations", "parametrize", "rnn", "clip_grad_norm_", "clip_grad_value_",
-           "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
+__all__ = ["parametrizations", "parametrize", "prune", "rnn", "clip_grad_norm_",
+           "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters", "weight_norm", "remove_weight_norm", "spectral_norm",
            "remove_spectral_norm", "fusion", "stateless", "fuse_conv_bn_eval",
            "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init",
