@@ -560,11 +560,12 @@ class Tensor:
             raise RuntimeError(f"{name}: expects a contiguous tensor; call contiguous() first")
 
     def __setitem__(self, index, value) -> None:
-        if STATE.grad_enabled and self.requires_grad:
-            raise RuntimeError(
-                f"__setitem__: tensor of shape {tuple(self.shape)} requires grad; index "
-                f"assignment is only supported on tensors that need no gradient (use "
-                f"nabla.where / masked_fill / scatter, or assign under no_grad())")
+        if STATE.grad_enabled and (self.requires_grad or (isinstance(value, Tensor)
+                                                          and value.requires_grad)):
+            from .ops.index import setitem  # recorded: gradients reach self and value
+
+            self._inplace(setitem, index, value, _name="__setitem__")
+            return
         from .ops.index import assign
 
         assign(self.array, index, value.array if isinstance(value, Tensor) else value)

@@ -186,11 +186,47 @@ def test_setitem_writes_values_and_bumps_version():
 
 def test_setitem_requires_grad_error_and_no_grad():
     w = nb.zeros(2, 2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="requires grad; index assignment"):
-        w[0, 0] = 1.0
+    with pytest.raises(RuntimeError, match="__setitem__: a leaf tensor that requires grad"):
+        w[0, 0] = 1.0  # as in PyTorch: a leaf that requires grad cannot change in place
     with nb.no_grad():
         w[0, 0] = 1.0
     assert w.tolist() == [[1.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+@pytest.mark.parametrize("index", [
+    (slice(None), 0),                      # logits[:, PAD] = -1e9
+    (np.array([2, 0]), slice(1, 3)),       # advanced rows, a slice of columns
+    (1, np.array([0, 3])),                 # an int with an array: PyTorch's dimension order
+    (np.array([[True, False, True, False, False]] * 4),),  # a boolean mask
+])
+def test_setitem_while_recording_is_differentiable_like_torch(index):
+    """``y[index] = value`` on a tensor in the graph, with a value that requires grad:
+    the written positions pass no gradient to y's old value, the value gets theirs."""
+    rng = np.random.default_rng(0)
+    xa, wa = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    results = []
+    for lib in (nb, torch):
+        x = lib.tensor(xa, requires_grad=True)
+        y = x * 2
+        region = tuple(y[_t(index) if lib is torch else index].shape)
+        v = lib.tensor(np.random.default_rng(1).standard_normal(region[-1:]),
+                       requires_grad=True)
+        y[_t(index) if lib is torch else index] = v * 3  # broadcast over the region
+        y[0, 4] = -1e9                                     # a Python scalar
+        (y * lib.tensor(wa)).sum().backward()
+        results.append([t.detach().numpy() for t in (y, x.grad, v.grad)])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_setitem_of_a_tensor_that_needs_grad_into_a_constant_records_it():
+    buf = nb.zeros(3)
+    v = nb.tensor([2.0], requires_grad=True)
+    buf[1] = v[0] * 5
+    assert buf.requires_grad
+    buf.sum().backward()
+    assert v.grad.tolist() == [5.0]
 
 
 # -- index_select / gather / take_along_dim --------------------------------------------

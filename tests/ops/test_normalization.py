@@ -153,6 +153,26 @@ def test_batch_norm_running_stats_keep_their_dtype_and_are_not_recorded():
     np.testing.assert_allclose(x.grad.numpy(), 0.0, atol=1e-6)
 
 
+@needs_torch
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5, 5)])
+def test_batch_norm_training_output_takes_an_inplace_relu_like_torch(shape):
+    """Conv/Linear -> BatchNorm -> ReLU(inplace=True), the block of every ResNet: the
+    in-place ReLU on batch norm's output records, and gradients match torch's."""
+    rng = np.random.default_rng(0)
+    xa, ga = rng.standard_normal(shape), rng.standard_normal(shape)
+    wa, ba = rng.uniform(0.5, 1.5, 3), rng.standard_normal(3)
+    grads = []
+    for lib, fn in ((nb, F), (torch, torch.nn.functional)):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (xa, wa, ba))
+        y = fn.batch_norm(x * 1.0, None, None, w, b, training=True)
+        out = fn.relu(y, inplace=True)
+        assert out is y
+        (out * lib.tensor(ga)).sum().backward()
+        grads.append([t.detach().numpy() for t in (out, x.grad, w.grad, b.grad)])
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
 def test_batch_norm_training_with_empty_batch_leaves_running_stats():
     rm, rv = nb.zeros(3), nb.ones(3)
     y = F.batch_norm(nb.zeros(0, 3), rm, rv, training=True)

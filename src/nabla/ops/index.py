@@ -690,6 +690,21 @@ def _overwrite(op: str, input: Tensor, index: tuple, values) -> Tensor:
     return Scatter.apply(input, values, index=index)
 
 
+def setitem(input: Tensor, index, value) -> Tensor:
+    """A copy of ``input`` with ``input[index] = value`` (any index ``getitem`` takes; a
+    scalar or a Tensor cast to input's dtype and broadcast), differentiable in both: what
+    ``x[index] = value`` records while gradients are on (see ``Tensor.__setitem__``)."""
+    index = normalize_index(index, input.array)
+    if not _is_basic(index) and any(isinstance(i, int) for i in index):
+        ints_first, rest = _split_ints(index)  # PyTorch's order, as in getitem
+        return _overwrite("__setitem__", input, ints_first,
+                          setitem(_index(input, ints_first), rest, value))
+    if not isinstance(value, Tensor):
+        xp = backend.get_array_module(input.array)
+        value = Tensor._wrap(xp.asarray(value, dtype=input.dtype))
+    return _overwrite("__setitem__", input, index, value.to(input.dtype))
+
+
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``,
     where repeated indices add up); ``indices`` is a tuple of integer or bool tensors."""

@@ -494,6 +494,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     rows = input.reshape(input.shape[0], channels, -1)                      # (N, C, L)
     out = BatchNormTrain.apply(rows, weight.to(input.dtype), bias.to(input.dtype), eps=eps,
                                stats=stats).reshape(input.shape)
+    # a view of a temporary no one else holds, and BatchNormTrain's vjp does not read its
+    # output: hand it back as a fresh tensor, so that an in-place op may follow
+    # (``nn.ReLU(inplace=True)`` after batch norm, as in every ResNet)
+    out._version, out._base = [0], None
     _update_running(running_mean, stats["mean"], momentum)
     # the running variance estimates the population: Bessel's correction, like PyTorch
     _update_running(running_var, stats["var"] * (count / (count - 1)), momentum)
