@@ -408,3 +408,33 @@ def test_a_model_held_in_bfloat16_trains():
                                       for p in model.parameters())
     accuracy = (model(x).argmax(1) == y).float().mean().item()
     assert accuracy > 0.95, accuracy  # chance is 0.1
+
+
+# -- the legacy torch.cuda.amp spellings --------------------------------------------------
+def test_cuda_amp_legacy_aliases_warn_and_work():
+    from nabla.cuda.amp import GradScaler, autocast
+
+    assert nb.cuda.amp.autocast is autocast
+    with pytest.warns(FutureWarning, match=r"nabla.amp.autocast\('cuda', args...\)"):
+        ctx = autocast(dtype=nb.bfloat16)
+    assert isinstance(ctx, nb.amp.autocast) and ctx.device_type == "cuda"
+    with ctx:
+        assert nb.is_autocast_enabled("cuda")
+    assert not nb.is_autocast_enabled()
+    with pytest.warns(FutureWarning, match=r"nabla.amp.GradScaler\('cuda', args...\)"):
+        scaler = GradScaler(init_scale=8.0, enabled=False)  # as a CPU run passes it
+    loss = nb.tensor(2.0)
+    assert scaler.scale(loss) is loss  # disabled: a pass-through
+
+    with pytest.warns(FutureWarning):
+        decorate = autocast()
+
+    @decorate
+    def inside():
+        return nb.is_autocast_enabled("cuda")
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the decorated calls do not warn again
+        assert inside() and inside()

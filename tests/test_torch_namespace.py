@@ -100,6 +100,19 @@ def test_deterministic_flags():
     assert not nb.are_deterministic_algorithms_enabled()
 
 
+def test_cudnn_flags_are_recorded_and_read_back():
+    cudnn = nb.backends.cudnn
+    saved = (cudnn.benchmark, cudnn.deterministic, cudnn.enabled, cudnn.allow_tf32)
+    assert saved == (False, False, True, True)  # PyTorch's defaults
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, True
+        assert nb.backends.cudnn.benchmark and nb.backends.cudnn.deterministic
+        assert "benchmark=True" in repr(cudnn)
+        assert not cudnn.is_available()  # nabla's convolutions never go through cuDNN
+    finally:
+        cudnn.benchmark, cudnn.deterministic, cudnn.enabled, cudnn.allow_tf32 = saved
+
+
 def test_default_device_drives_creation():
     assert nb.get_default_device() == "cpu"
     try:

@@ -15,6 +15,7 @@ from .legacy_linalg import (cholesky_inverse, cholesky_solve, ger, lu, lu_solve,
 from .special import igamma, igammac  # noqa: E402  (torch.igamma: special.gammainc)
 from . import distributions  # noqa: E402  (after linalg: MultivariateNormal uses it)
 from . import fft  # noqa: E402  (after ops: torch.fft's transforms)
+from . import random, testing  # noqa: E402  (torch.random, torch.testing)
 from . import signal  # noqa: E402  (torch.signal.windows)
 from .ops.spectral import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
                            hann_window, istft, kaiser_window, stft)  # after fft: built on it

@@ -57,6 +57,35 @@ class _Cuda:
 cuda = _Cuda()
 
 
+class _Cudnn:
+    """``torch.backends.cudnn``'s switches, recorded so that scripts which set them run.
+
+    nabla does not use cuDNN (its convolutions are im2col + BLAS on NumPy or CuPy), so
+    none of these changes what any op computes, on the CPU or on a GPU: ``benchmark``,
+    ``deterministic``, ``enabled`` and ``allow_tf32`` are only stored and read back
+    (``nabla.backends.cuda.matmul.allow_tf32`` is the switch that does act, for matmuls).
+    """
+
+    def __init__(self) -> None:
+        self.benchmark = False
+        self.deterministic = False
+        self.enabled = True
+        self.allow_tf32 = True  # PyTorch's default for cuDNN convolutions
+
+    def is_available(self) -> bool:
+        return False
+
+    def version(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return (f"nabla.backends.cudnn(benchmark={self.benchmark}, deterministic="
+                f"{self.deterministic}, enabled={self.enabled}, allow_tf32={self.allow_tf32})")
+
+
+cudnn = _Cudnn()
+
+
 def set_float32_matmul_precision(precision: str) -> None:
     """"highest": full float32 (the default); "high" or "medium": TF32 on CUDA GPUs."""
     if precision not in _PRECISIONS:

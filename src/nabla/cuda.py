@@ -13,6 +13,8 @@ On a machine without CuPy or without a GPU ``is_available()`` is False,
 """
 from __future__ import annotations
 
+import sys as _sys
+
 from . import backend
 
 
@@ -134,6 +136,12 @@ def reset_peak_memory_stats(device=None) -> None:
     _peaks("reset_peak_memory_stats").peak[index] = memory_allocated(index)
 
 
+# ``nabla.cuda.amp`` (``from nabla.cuda.amp import autocast, GradScaler`` too): PyTorch's
+# deprecated spellings of ``nabla.amp``; they warn as PyTorch's do
+from .amp.legacy import cuda_amp as amp  # noqa: E402
+
+_sys.modules[__name__ + ".amp"] = amp
+
 __all__ = ["is_available", "device_count", "current_device", "set_device", "get_device_name",
            "synchronize", "memory_allocated", "memory_reserved", "max_memory_allocated",
-           "reset_peak_memory_stats", "empty_cache"]
+           "reset_peak_memory_stats", "empty_cache", "amp"]
