@@ -470,9 +470,7 @@ class Tensor:
                 f"is used in an in-place operation; wrap it in nabla.no_grad() or use the "
                 f"out-of-place op")
         if self._base is not None:
-            raise RuntimeError(
-                f"{name}: in-place operation on a view of another tensor while "
-                f"recording gradients is not supported; clone() the view first")
+            return self._inplace_on_view(fn, args, kwargs, name)
         old = Tensor._wrap(self.array.copy())
         old.requires_grad, old._node = self.requires_grad, self._node
         if self._node is not None:
@@ -483,6 +481,37 @@ class Tensor:
         if result._node is not None:
             result._node._out = _weakref(self)
             result._node.out_version = self._version[0]
+        return self
+
+    def _inplace_on_view(self, fn, args: tuple, kwargs: dict, name: str) -> "Tensor":
+        """``_inplace`` on a view while recording, as PyTorch rebases a view's history: the
+        base takes a new history, ``setitem(old base, region, result)``, and the view reads
+        its region from that. Every other view of the base routes its gradient through the
+        base Tensor, so it sees the new history too; a node that saved the old values is
+        caught by the version counter the views share with their base."""
+        from .ops.index import setitem
+
+        base = self._base
+        if base._node is None and base.requires_grad:
+            raise RuntimeError(
+                f"{name}: a view of a leaf tensor that requires grad (the leaf's shape "
+                f"{tuple(base.shape)}) is used in an in-place operation; wrap it in "
+                f"nabla.no_grad() or clone() the view")
+        region = _view_region(base.array, self.array, name)
+        old = Tensor._wrap(base.array.copy())
+        old.requires_grad, old._node = base.requires_grad, base._node
+        if base._node is not None:
+            base._node._out = _weakref(old)
+        result = fn(old[region], *args, **kwargs)
+        self._write(result, name)  # into the base's memory; bumps the shared version
+        new_base = setitem(old, region, result)
+        for t, rebuilt in ((base, new_base), (self, None)):
+            if rebuilt is None:
+                rebuilt = base[region]  # the view's values, read from the base's new history
+            t._node, t.requires_grad = rebuilt._node, rebuilt.requires_grad
+            if rebuilt._node is not None:
+                rebuilt._node._out = _weakref(t)
+                rebuilt._node.out_version = t._version[0]
         return self
 
     def _write(self, result: "Tensor", name: str) -> None:
@@ -628,6 +657,35 @@ class _HookHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+
+def _view_region(base, view, name: str) -> tuple:
+    """The index (a tuple of integer arrays shaped like ``view``) of the elements of
+    ``base`` that the array ``view`` shares memory with, in base's logical order."""
+    xp = backend.get_array_module(base)
+    item = base.itemsize
+
+    def offsets(a, start: int):
+        off = xp.full(a.shape, start, dtype=np.int64)
+        for k, (n, stride) in enumerate(zip(a.shape, a.strides)):
+            shape = [1] * a.ndim
+            shape[k] = n
+            off = off + (xp.arange(n, dtype=np.int64) * (stride // item)).reshape(shape)
+        return off
+
+    if view.size == 0:
+        return tuple(xp.zeros(view.shape, dtype=np.int64) for _ in range(base.ndim))
+    in_base = offsets(base, 0)
+    in_view = offsets(view, (_address(view) - _address(base)) // item)
+    low = int(in_base.min())
+    table = xp.full(int(in_base.max()) - low + 1, -1, dtype=np.int64)
+    table[(in_base - low).ravel()] = xp.arange(base.size, dtype=np.int64)
+    inside = (in_view >= low) & (in_view - low < table.size)
+    flat = table[xp.clip(in_view - low, 0, table.size - 1)]
+    if not bool(inside.all()) or bool((flat < 0).any()):
+        raise RuntimeError(f"{name}: the view of shape {tuple(view.shape)} does not lie within "
+                           f"its base of shape {tuple(base.shape)}; clone() it first")
+    return tuple(xp.unravel_index(flat, base.shape))
 
 
 def _address(array) -> int:
