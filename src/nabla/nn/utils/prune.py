@@ -299,24 +299,27 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a fraction, or a count) chosen uniformly at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes the ``amount`` entries (a fraction, or a count) that come first by a score:
+    ``_scores(t)`` (flat), the largest first when ``prune_largest``."""
 
     PRUNING_TYPE = "unstructured"
+    prune_largest = False
 
     def __init__(self, amount):
         _validate_amount_init(amount)
         self.amount = amount
 
+    def _scores(self, t: Tensor):
+        raise NotImplementedError
+
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ...ops.random import rand
         k = _n_to_prune(self.amount, t.numel())
         mask = _array(default_mask).copy()
         if k:
             xp = backend.get_array_module(mask)
-            prob = rand(tuple(t.shape), dtype=t.dtype, device=t.device).array.reshape(-1)
             flat = mask.reshape(-1)
-            flat[_topk_indices(xp, prob, k, largest=True)] = 0
+            flat[_topk_indices(xp, self._scores(t), k, largest=self.prune_largest)] = 0
             mask = flat.reshape(mask.shape)
         return Tensor._wrap(mask)
 
@@ -325,28 +328,26 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries (a fraction, or a count) chosen uniformly at random."""
+
+    prune_largest = True
+
+    def _scores(self, t: Tensor):
+        from ...ops.random import rand
+        return rand(tuple(t.shape), dtype=t.dtype, device=t.device).array.reshape(-1)
+
+
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries (a fraction, or a count) of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        k = _n_to_prune(self.amount, t.numel())
-        mask = _array(default_mask).copy()
-        if k:
-            xp = backend.get_array_module(mask)
-            flat = mask.reshape(-1)
-            flat[_topk_indices(xp, xp.abs(_array(t)).reshape(-1), k, largest=False)] = 0
-            mask = flat.reshape(mask.shape)
-        return Tensor._wrap(mask)
+    def _scores(self, t: Tensor):
+        return backend.get_array_module(_array(t)).abs(_array(t)).reshape(-1)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, importance_scores=None):
-        return super().apply(module, name, amount=amount, importance_scores=importance_scores)
+        return super(_Unstructured, cls).apply(module, name, amount=amount,
+                                               importance_scores=importance_scores)
 
 
 class RandomStructured(BasePruningMethod):
